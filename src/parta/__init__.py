@@ -1,0 +1,1 @@
+"""Parta: a self-hosted communication platform for schools with weekly activity monitoring."""

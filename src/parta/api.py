@@ -1,0 +1,26 @@
+"""The root JSON API (django-ninja); each app mounts its router here. Schema: /api/openapi.json."""
+
+from django.http import HttpRequest
+from ninja import NinjaAPI
+from ninja.security import SessionAuth
+
+api = NinjaAPI(
+    title="Parta API",
+    version="1",
+    description="Организации, роли, сообщения, звонки и еженедельные показатели активности.",
+    auth=SessionAuth(),
+    urls_namespace="api",
+)
+
+
+def _mount() -> None:
+    from parta.accounts.api import router as accounts_router
+    from parta.monitoring.api import router as monitoring_router
+
+    api.add_router("/accounts", accounts_router)
+    api.add_router("/monitoring", monitoring_router)
+
+
+_mount()
+
+

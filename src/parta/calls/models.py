@@ -1,0 +1,54 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from parta.messaging.models import Conversation
+from parta.structure.models import Organization
+
+
+class Call(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="calls")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="calls_created"
+    )
+    created_at = models.DateTimeField(_("создан"))
+    ended_at = models.DateTimeField(_("завершён"), null=True, blank=True)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("звонок")
+        verbose_name_plural = _("звонки")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["organization", "created_at"], name="call_org_week")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CallParticipation(models.Model):
+    """One stay of a person in a call, [joined_at, left_at); left_at empty = still there."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="participations")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="call_participations"
+    )
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("участие в звонке")
+        verbose_name_plural = _("участие в звонках")
+        ordering = ["call_id", "joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["call", "person", "joined_at"], name="participation_key"
+            ),
+            models.CheckConstraint(
+                condition=Q(left_at__isnull=True) | Q(left_at__gte=F("joined_at")),
+                name="participation_left_after_joined",
+            ),
+        ]

@@ -1,0 +1,114 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from parta.structure.models import Organization, SchoolClass
+
+
+class Conversation(models.Model):
+    class Kind(models.TextChoices):
+        CHAT = "chat", _("чат")
+        CHANNEL = "channel", _("канал")
+
+    class Purpose(models.TextChoices):
+        CLASS = "class", _("чат класса")
+        PARENTS = "parents", _("чат с родителями")
+        STAFF = "staff", _("чат сотрудников")
+        OTHER = "other", _("другой")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="conversations"
+    )
+    kind = models.CharField(_("вид"), max_length=10, choices=Kind.choices, default=Kind.CHAT)
+    title = models.CharField(_("название"), max_length=200)
+    purpose = models.CharField(
+        _("назначение"), max_length=10, choices=Purpose.choices, default=Purpose.OTHER
+    )
+    school_class = models.ForeignKey(
+        SchoolClass, on_delete=models.PROTECT, null=True, blank=True, related_name="conversations"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conversations_created"
+    )
+    created_at = models.DateTimeField(_("создан"), db_index=True)
+    deleted_at = models.DateTimeField(_("удалён"), null=True, blank=True)
+    is_read_only = models.BooleanField(_("только чтение"), default=False)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("беседа")
+        verbose_name_plural = _("беседы")
+        ordering = ["organization_id", "created_at", "id"]
+        indexes = [models.Index(fields=["organization", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ConversationMember(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", _("участник")
+        MODERATOR = "moderator", _("модератор")
+        AUTHOR = "author", _("автор канала")
+        OWNER = "owner", _("владелец")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="conversation_memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("участник беседы")
+        verbose_name_plural = _("участники бесед")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "person"], condition=Q(left_at__isnull=True),
+                name="one_open_membership",
+            )
+        ]
+        indexes = [models.Index(fields=["person", "left_at"])]
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="messages")
+    # Denormalised from the conversation (which never changes organization) so that
+    # "messages of an organization in a week" is one index range.
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages_written"
+    )
+    written_at = models.DateTimeField(_("написано"))
+    text = models.TextField(_("текст"), blank=True)
+    edited_at = models.DateTimeField(_("изменено"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("удалено"), null=True, blank=True)
+    is_service = models.BooleanField(_("служебное"), default=False)
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+    )
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("сообщение")
+        verbose_name_plural = _("сообщения")
+        ordering = ["written_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["organization", "written_at", "author"], name="message_org_week"
+            ),
+            models.Index(fields=["author", "written_at"], name="message_author_time"),
+            models.Index(fields=["conversation", "written_at"], name="message_conversation_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["author", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                name="message_idempotency_key_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} @ {self.written_at:%Y-%m-%d %H:%M}"

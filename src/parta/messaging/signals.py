@@ -1,0 +1,7 @@
+"""Signals other apps may listen to without messaging knowing them (arrows point one way)."""
+
+from django.dispatch import Signal
+
+# Sent inside the writing transaction with `messages`: a list of Message rows just
+# stored (organization_id, author_id, written_at, is_service are read).
+messages_written = Signal()

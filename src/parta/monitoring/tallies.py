@@ -1,0 +1,121 @@
+"""Per-person weekly message counts, kept equal to the messages themselves."""
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import F
+
+from parta.messaging.models import Message
+from parta.monitoring.models import WeeklyMessageTally
+from parta.monitoring.weeks import week_monday
+from parta.structure.models import Organization
+
+TallyKey = tuple[int, int, date]  # organization_id, person_id, week_monday
+
+
+class MessageLike(Protocol):
+    organization_id: int
+    author_id: int
+    written_at: Any
+    is_service: bool
+
+
+def organization_zones(organization_ids: Iterable[int]) -> dict[int, ZoneInfo]:
+    return {
+        org_id: ZoneInfo(tz)
+        for org_id, tz in Organization.objects.filter(pk__in=set(organization_ids)).values_list(
+            "pk", "district__region__time_zone"
+        )
+    }
+
+
+def count_messages(messages: Iterable[MessageLike], zones: dict[int, ZoneInfo]) -> Counter[TallyKey]:
+    counts: Counter[TallyKey] = Counter()
+    for message in messages:
+        if message.is_service:
+            continue
+        zone = zones[message.organization_id]
+        counts[(message.organization_id, message.author_id, week_monday(message.written_at, zone))] += 1
+    return counts
+
+
+@transaction.atomic
+def add_counts(counts: Counter[TallyKey]) -> None:
+    if not counts:
+        return
+    if len(counts) == 1:
+        # The live path: one message, one row; an atomic increment needs no lock.
+        ((org_id, person_id, monday), n), = counts.items()
+        updated = WeeklyMessageTally.objects.filter(
+            organization_id=org_id, person_id=person_id, week_monday=monday
+        ).update(messages=F("messages") + n)
+        if not updated:
+            WeeklyMessageTally.objects.create(
+                organization_id=org_id, person_id=person_id, week_monday=monday, messages=n
+            )
+        return
+    mondays = {key[2] for key in counts}
+    org_ids = {key[0] for key in counts}
+    existing = {
+        (row.organization_id, row.person_id, row.week_monday): row
+        for row in WeeklyMessageTally.objects.select_for_update().filter(
+            organization_id__in=org_ids, week_monday__in=mondays,
+            person_id__in={key[1] for key in counts},
+        )
+    }
+    to_update = []
+    to_create = []
+    for key, n in counts.items():
+        row = existing.get(key)
+        if row is None:
+            to_create.append(
+                WeeklyMessageTally(
+                    organization_id=key[0], person_id=key[1], week_monday=key[2], messages=n
+                )
+            )
+        else:
+            row.messages += n
+            to_update.append(row)
+    WeeklyMessageTally.objects.bulk_update(to_update, ["messages"], batch_size=2000)
+    WeeklyMessageTally.objects.bulk_create(to_create, batch_size=2000)
+
+
+def on_messages_written(sender: Any, messages: list[MessageLike], **kwargs: Any) -> None:
+    add_counts(count_messages(messages, organization_zones(m.organization_id for m in messages)))
+
+
+def _all_messages() -> Iterator[Message]:
+    return (
+        Message.objects.only("organization_id", "author_id", "written_at", "is_service")
+        .order_by()
+        .iterator(chunk_size=20000)
+    )
+
+
+def recount() -> Counter[TallyKey]:
+    """Count every stored message afresh (the rule the tallies must equal)."""
+    return count_messages(_all_messages(), organization_zones(Organization.objects.values_list("pk", flat=True)))
+
+
+def stored() -> Counter[TallyKey]:
+    return Counter(
+        {
+            (o, p, w): n
+            for o, p, w, n in WeeklyMessageTally.objects.values_list(
+                "organization_id", "person_id", "week_monday", "messages"
+            )
+            if n
+        }
+    )
+
+
+@transaction.atomic
+def rebuild() -> int:
+    WeeklyMessageTally.objects.all().delete()
+    counts = recount()
+    add_counts(counts)
+    return len(counts)
