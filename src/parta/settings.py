@@ -159,6 +159,19 @@ PARTA_SMS_BACKEND = os.environ.get("PARTA_SMS_BACKEND", "parta.accounts.sms.Cons
 PARTA_SMS_GATEWAY_URL = os.environ.get("PARTA_SMS_GATEWAY_URL", "")
 PARTA_SMS_GATEWAY_TOKEN = os.environ.get("PARTA_SMS_GATEWAY_TOKEN", "")
 PARTA_DEFAULT_PHONE_REGION = "RU"
+# Sign-in codes: a code lives PARTA_SIGNIN_CODE_TTL seconds and is burnt after
+# PARTA_SIGNIN_MAX_ATTEMPTS wrong tries. At most PARTA_SIGNIN_PHONE_LIMIT codes are sent
+# to one phone per PARTA_SIGNIN_PHONE_WINDOW seconds and PARTA_SIGNIN_IP_LIMIT codes are
+# requested from one IP address per PARTA_SIGNIN_IP_WINDOW seconds (counted in the cache).
+PARTA_SIGNIN_CODE_TTL = int(os.environ.get("PARTA_SIGNIN_CODE_TTL", "300"))
+PARTA_SIGNIN_MAX_ATTEMPTS = int(os.environ.get("PARTA_SIGNIN_MAX_ATTEMPTS", "5"))
+PARTA_SIGNIN_PHONE_LIMIT = int(os.environ.get("PARTA_SIGNIN_PHONE_LIMIT", "3"))
+PARTA_SIGNIN_PHONE_WINDOW = int(os.environ.get("PARTA_SIGNIN_PHONE_WINDOW", "600"))
+PARTA_SIGNIN_IP_LIMIT = int(os.environ.get("PARTA_SIGNIN_IP_LIMIT", "20"))
+PARTA_SIGNIN_IP_WINDOW = int(os.environ.get("PARTA_SIGNIN_IP_WINDOW", "3600"))
+# Behind a reverse proxy, REMOTE_ADDR is the proxy: set this so the client address is
+# taken from the last X-Forwarded-For entry (the one the proxy appended).
+PARTA_SIGNIN_TRUST_X_FORWARDED_FOR = _env_bool("PARTA_SIGNIN_TRUST_X_FORWARDED_FOR")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

@@ -197,3 +197,22 @@ class AuditEntry(models.Model):
         verbose_name = _("запись журнала")
         verbose_name_plural = _("журнал действий")
         ordering = ["-at", "-id"]
+
+
+class SignInCode(models.Model):
+    """A one-time sign-in code sent by SMS. Only an HMAC of the code is stored (see signin.py)."""
+
+    phone = models.CharField(_("мобильный телефон"), max_length=20, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("создан"))
+    expires_at = models.DateTimeField(_("действует до"))
+    attempts = models.PositiveSmallIntegerField(_("неверных попыток"), default=0)
+    used_at = models.DateTimeField(_("использован"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("код входа")
+        verbose_name_plural = _("коды входа")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,295 @@
+"""Sign-in by phone: a six-digit one-time code sent by SMS.
+
+Rules (numbers in settings, PARTA_SIGNIN_*):
+- a code lives PARTA_SIGNIN_CODE_TTL seconds (5 min) and is stored only as an HMAC keyed
+  with SECRET_KEY, so the database never holds a usable code;
+- a new request supersedes the earlier code for that phone;
+- PARTA_SIGNIN_MAX_ATTEMPTS (5) wrong tries burn the code;
+- sending is rate-limited per phone (3 per 10 min) and per client IP (20 per hour), in the
+  cache, as a sliding window;
+- a code is sent to any valid number, so the form does not reveal who is registered. Only
+  after the right code does the person learn that no account exists for the number;
+- a number without an account gets one only if it is an organization's
+  `admin_application_phone` (the administrator from the connection application; the name
+  is asked for then). Everyone else joins through invites;
+- whoever signs in with an organization's application phone receives the admin role there
+  (unless held already), recorded as "role.admin_auto_granted".
+Codes are never logged; phone numbers are logged masked.
+"""
+
+import logging
+import math
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from parta.accounts.models import Person, Role, SignInCode
+from parta.accounts.phones import normalize_phone
+from parta.accounts.selectors import holds_role
+from parta.accounts.services import RoleError, create_person, grant_role, record_audit
+from parta.accounts.sms import SmsError, get_sms_backend
+from parta.structure.models import Organization
+
+logger = logging.getLogger("parta.accounts")
+
+CODE_DIGITS = 6
+
+
+class SignInError(Exception):
+    """A refused sign-in step; `message` is for the person, `code` for programs."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        attempts_left: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+        self.attempts_left = attempts_left
+
+
+def client_ip(request: HttpRequest) -> str:
+    if settings.PARTA_SIGNIN_TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded.strip():
+            return forwarded.split(",")[-1].strip()
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+def masked_phone(phone: str) -> str:
+    """+79131234567 → +7913*****67, for logs."""
+    return phone[:5] + "*" * max(len(phone) - 7, 0) + phone[-2:]
+
+
+def _normalize(phone: str) -> str:
+    try:
+        return normalize_phone(phone)
+    except ValidationError as exc:
+        raise SignInError("phone_invalid", exc.messages[0]) from exc
+
+
+def _code_hash(phone: str, code: str) -> str:
+    return salted_hmac("parta.accounts.signin", f"{phone}:{code}", algorithm="sha256").hexdigest()
+
+
+def _recent_requests(key: str, window: int, now: datetime) -> list[float]:
+    since = now.timestamp() - window
+    return [stamp for stamp in cache.get(key, []) if stamp > since]
+
+
+def _limits(phone: str, ip: str) -> list[tuple[str, int, int]]:
+    return [
+        (
+            f"parta:signin:phone:{phone}",
+            settings.PARTA_SIGNIN_PHONE_LIMIT,
+            settings.PARTA_SIGNIN_PHONE_WINDOW,
+        ),
+        (f"parta:signin:ip:{ip}", settings.PARTA_SIGNIN_IP_LIMIT, settings.PARTA_SIGNIN_IP_WINDOW),
+    ]
+
+
+def _check_rate_limits(phone: str, ip: str, now: datetime) -> None:
+    for key, limit, window in _limits(phone, ip):
+        recent = _recent_requests(key, window, now)
+        if len(recent) >= limit:
+            retry_after = max(math.ceil(min(recent) + window - now.timestamp()), 1)
+            minutes = math.ceil(retry_after / 60)
+            raise SignInError(
+                "rate_limited",
+                ngettext(
+                    "Слишком много запросов кода. Повторите через %(minutes)d минуту.",
+                    "Слишком много запросов кода. Повторите через %(minutes)d минут.",
+                    minutes,
+                )
+                % {"minutes": minutes},
+                retry_after=retry_after,
+            )
+
+
+def _count_request(phone: str, ip: str, now: datetime) -> None:
+    for key, _limit, window in _limits(phone, ip):
+        cache.set(key, [*_recent_requests(key, window, now), now.timestamp()], timeout=window)
+
+
+def request_code(phone: str, ip: str, *, now: datetime | None = None) -> SignInCode:
+    """Send a new sign-in code to `phone`; the earlier code for it stops working."""
+    phone_e164 = _normalize(phone)
+    now = now or timezone.now()
+    _check_rate_limits(phone_e164, ip, now)
+    _count_request(phone_e164, ip, now)
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    with transaction.atomic():
+        SignInCode.objects.filter(phone=phone_e164).delete()
+        sign_in_code = SignInCode.objects.create(
+            phone=phone_e164,
+            code_hash=_code_hash(phone_e164, code),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.PARTA_SIGNIN_CODE_TTL),
+        )
+    text = _("Код для входа в Парту: %(code)s. Никому его не сообщайте.") % {"code": code}
+    try:
+        get_sms_backend().send(phone_e164, text)
+    except SmsError as exc:
+        sign_in_code.delete()
+        logger.error("Sign-in SMS to %s failed: %s", masked_phone(phone_e164), exc)
+        raise SignInError(
+            "sms_failed", _("Не удалось отправить SMS. Попробуйте ещё раз через несколько минут.")
+        ) from exc
+    logger.info("Sign-in code sent to %s (requested from %s)", masked_phone(phone_e164), ip)
+    return sign_in_code
+
+
+def _burnt() -> SignInError:
+    return SignInError(
+        "too_many_attempts",
+        _("Слишком много неверных попыток, этот код больше не действует. Запросите новый код."),
+        attempts_left=0,
+    )
+
+
+def _use_code(phone: str, entered: str, now: datetime) -> SignInError | None:
+    """Mark the phone's code used if `entered` matches it; otherwise say why not.
+
+    Runs inside the caller's transaction; a wrong try is counted in the row either way.
+    """
+    sign_in_code = (
+        SignInCode.objects.select_for_update()
+        .filter(phone=phone, used_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if sign_in_code is None:
+        return SignInError(
+            "no_code", _("Для этого номера нет действующего кода. Запросите новый код.")
+        )
+    max_attempts = settings.PARTA_SIGNIN_MAX_ATTEMPTS
+    if sign_in_code.attempts >= max_attempts:
+        return _burnt()
+    if sign_in_code.expires_at <= now:
+        return SignInError("code_expired", _("Срок действия кода истёк. Запросите новый код."))
+    if not constant_time_compare(sign_in_code.code_hash, _code_hash(phone, entered)):
+        sign_in_code.attempts += 1
+        sign_in_code.save(update_fields=["attempts"])
+        attempts_left = max_attempts - sign_in_code.attempts
+        if attempts_left <= 0:
+            return _burnt()
+        return SignInError(
+            "code_wrong",
+            ngettext(
+                "Неверный код. Осталась %(left)d попытка.",
+                "Неверный код. Осталось попыток: %(left)d.",
+                attempts_left,
+            )
+            % {"left": attempts_left},
+            attempts_left=attempts_left,
+        )
+    sign_in_code.used_at = now
+    sign_in_code.save(update_fields=["used_at"])
+    return None
+
+
+def _new_application_admin(phone: str, full_name: str) -> Person:
+    surname, name, patronymic = Person.split_full_name(full_name)
+    if not surname:
+        raise SignInError(
+            "name_required",
+            _("Вы входите впервые как администратор организации. Укажите фамилию, имя и отчество."),
+        )
+    try:
+        return create_person(surname=surname, name=name, patronymic=patronymic, phone=phone)
+    except ValidationError as exc:
+        raise SignInError("name_invalid", "; ".join(exc.messages)) from exc
+
+
+def _grant_application_admin_roles(
+    person: Person, organizations: list[Organization], now: datetime
+) -> None:
+    for organization in organizations:
+        if holds_role(person, organization, Role.ADMIN, now):
+            continue
+        try:
+            grant_role(
+                person,
+                organization,
+                Role.ADMIN,
+                valid_from=now,
+                reason=_("Телефон администратора из заявки на подключение"),
+            )
+        except RoleError:
+            # A planned admin grant starts later; it already says what should happen.
+            logger.warning(
+                "Admin role not auto-granted to person %s in organization %s: it overlaps "
+                "a planned grant",
+                person.pk,
+                organization.pk,
+            )
+            continue
+        record_audit("role.admin_auto_granted", organization=organization, subject=person)
+        logger.info(
+            "Admin role auto-granted to person %s in organization %s (phone from the application)",
+            person.pk,
+            organization.pk,
+        )
+
+
+def _signing_in_person(phone: str, full_name: str, ip: str, now: datetime) -> Person:
+    person = Person.objects.filter(phone=phone).first()
+    application_organizations = list(Organization.objects.filter(admin_application_phone=phone))
+    if person is None:
+        if not application_organizations:
+            raise SignInError(
+                "no_account",
+                _(
+                    "Для этого номера нет учётной записи. В Парту приглашают по ссылке "
+                    "от школы: попросите её у классного руководителя или администратора."
+                ),
+            )
+        person = _new_application_admin(phone, full_name)
+        record_audit("person.created_on_sign_in", subject=person)
+    elif not person.is_active:
+        raise SignInError("account_disabled", _("Учётная запись отключена. Обратитесь в школу."))
+    _grant_application_admin_roles(person, application_organizations, now)
+    record_audit("person.signed_in", actor=person, subject=person, ip=ip)
+    return person
+
+
+def verify_code(
+    phone: str, code: str, ip: str, *, full_name: str = "", now: datetime | None = None
+) -> Person:
+    """Check the code sent to `phone` and return the person signing in.
+
+    `full_name` is used only when an organization's administrator signs in for the first
+    time and an account is created for them. A refusal after the right code (no account,
+    name missing) leaves the code usable; a wrong code is counted.
+    """
+    phone_e164 = _normalize(phone)
+    now = now or timezone.now()
+    entered = "".join(code.split())
+    try:
+        with transaction.atomic():
+            failure = _use_code(phone_e164, entered, now)
+            if failure is None:
+                person = _signing_in_person(phone_e164, full_name, ip, now)
+    except SignInError as refused:
+        failure = refused
+    if failure is not None:
+        logger.info(
+            "Sign-in refused for %s from %s: %s", masked_phone(phone_e164), ip, failure.code
+        )
+        raise failure
+    logger.info("Person %s signed in from %s", person.pk, ip)
+    return person
