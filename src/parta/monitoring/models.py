@@ -26,6 +26,9 @@ class WeeklyMessageTally(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.person_id}/{self.week_monday}: {self.messages}"
+
 
 class ReportAccess(models.Model):
     """Each view of a report: who, which scope, which week, when (personal-data law)."""
@@ -40,3 +43,6 @@ class ReportAccess(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.person_id} {self.channel} {self.scope} {self.week}"

@@ -33,13 +33,17 @@ def organization_zones(organization_ids: Iterable[int]) -> dict[int, ZoneInfo]:
     }
 
 
-def count_messages(messages: Iterable[MessageLike], zones: dict[int, ZoneInfo]) -> Counter[TallyKey]:
+def count_messages(
+    messages: Iterable[MessageLike], zones: dict[int, ZoneInfo]
+) -> Counter[TallyKey]:
     counts: Counter[TallyKey] = Counter()
     for message in messages:
         if message.is_service:
             continue
         zone = zones[message.organization_id]
-        counts[(message.organization_id, message.author_id, week_monday(message.written_at, zone))] += 1
+        counts[
+            (message.organization_id, message.author_id, week_monday(message.written_at, zone))
+        ] += 1
     return counts
 
 
@@ -49,7 +53,7 @@ def add_counts(counts: Counter[TallyKey]) -> None:
         return
     if len(counts) == 1:
         # The live path: one message, one row; an atomic increment needs no lock.
-        ((org_id, person_id, monday), n), = counts.items()
+        (((org_id, person_id, monday), n),) = counts.items()
         updated = WeeklyMessageTally.objects.filter(
             organization_id=org_id, person_id=person_id, week_monday=monday
         ).update(messages=F("messages") + n)
@@ -63,7 +67,8 @@ def add_counts(counts: Counter[TallyKey]) -> None:
     existing = {
         (row.organization_id, row.person_id, row.week_monday): row
         for row in WeeklyMessageTally.objects.select_for_update().filter(
-            organization_id__in=org_ids, week_monday__in=mondays,
+            organization_id__in=org_ids,
+            week_monday__in=mondays,
             person_id__in={key[1] for key in counts},
         )
     }
@@ -98,7 +103,9 @@ def _all_messages() -> Iterator[Message]:
 
 def recount() -> Counter[TallyKey]:
     """Count every stored message afresh (the rule the tallies must equal)."""
-    return count_messages(_all_messages(), organization_zones(Organization.objects.values_list("pk", flat=True)))
+    return count_messages(
+        _all_messages(), organization_zones(Organization.objects.values_list("pk", flat=True))
+    )
 
 
 def stored() -> Counter[TallyKey]:

@@ -31,7 +31,9 @@ class Week:
     def parse(cls, text: str) -> "Week":
         match = _WEEK_RE.match(text.strip())
         if not match:
-            raise WeekError(f"Неделя записывается как ГГГГ-Wнн, например 2026-W48; получено «{text}».")
+            raise WeekError(
+                f"Неделя записывается как ГГГГ-Wнн, например 2026-W48; получено «{text}»."
+            )
         return cls(int(match["year"]), int(match["week"]))
 
     @classmethod

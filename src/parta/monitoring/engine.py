@@ -1,0 +1,285 @@
+"""The weekly indicators of the letter, computed exactly as ../shared/spec/indicators.md says.
+
+Every output (API, pages, `parta report`, CSV, XLSX, digests) gets its numbers
+from `weekly_report`; no rule is written twice. Roles are read as they were held
+at the moment of each action, so a closed week does not move when roles change.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from parta.accounts.models import Role
+from parta.accounts.selectors import role_grants_during, role_grants_held_at
+from parta.calls.models import Call, CallParticipation
+from parta.messaging.models import Conversation, Message
+from parta.monitoring.models import WeeklyMessageTally
+from parta.monitoring.scopes import Scope
+from parta.monitoring.weeks import Week
+from parta.structure.models import Organization
+
+# Indicator keys whose share of `teachers` is reported under `<key>_pct`.
+TEACHER_KEYS = (
+    "teachers_with_chat",
+    "teachers_3_messages",
+    "teachers_10_messages",
+    "teachers_1_call",
+    "teachers_3_calls",
+)
+PCT_KEYS = tuple(f"{key}_pct" for key in TEACHER_KEYS)
+CONTEXT_KEYS = ("admins", "students", "parents", "chats", "messages", "calls_held")
+COUNT_KEYS = ("teachers", *TEACHER_KEYS, *CONTEXT_KEYS)
+
+Interval = tuple[datetime, datetime | None]
+PairKey = tuple[int, int]  # organization_id, person_id
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def share_pct(part: int, whole: int) -> float | None:
+    """Percentage rounded half up to one decimal; None when there is nobody to share among."""
+    if whole == 0:
+        return None
+    value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return float(value)
+
+
+@dataclass
+class WeeklyReport:
+    week: Week
+    scope: Scope
+    organizations: list[dict[str, Any]]
+    total: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"week": str(self.week), "organizations": self.organizations, "total": self.total}
+
+
+def weekly_report(scope: Scope, week: Week) -> WeeklyReport:
+    orgs = list(scope.organizations().order_by())
+    by_zone: dict[str, list[Organization]] = defaultdict(list)
+    for org in orgs:
+        by_zone[org.district.region.time_zone].append(org)
+    rows: list[dict[str, Any]] = []
+    for tz, group in by_zone.items():
+        rows.extend(_organization_rows(group, week, ZoneInfo(tz)))
+    rows.sort(key=lambda row: (row["region"], row["district"], row["name"], row["id"]))
+    return WeeklyReport(week=week, scope=scope, organizations=rows, total=total_row(rows))
+
+
+def total_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {
+        "organizations": len(rows),
+        "active_organizations": sum(1 for row in rows if row["active"]),
+    }
+    sums = {key: sum(row[key] for row in rows) for key in COUNT_KEYS}
+    total["teachers"] = sums["teachers"]
+    total.update({key: sums[key] for key in TEACHER_KEYS})
+    total.update({f"{key}_pct": share_pct(sums[key], sums["teachers"]) for key in TEACHER_KEYS})
+    total.update({key: sums[key] for key in CONTEXT_KEYS})
+    return total
+
+
+def _held_at(intervals: Iterable[Interval], moment: datetime) -> bool:
+    return any(start <= moment and (end is None or moment < end) for start, end in intervals)
+
+
+def _covers(intervals: Iterable[Interval], start: datetime, end: datetime) -> bool:
+    """One grant alone spans the whole of [start, end)."""
+    return any(s <= start and (e is None or e >= end) for s, e in intervals)
+
+
+def held_calls() -> QuerySet[Call]:
+    """Calls in which two different people were present at once for more than zero seconds.
+
+    Two non-empty stays [j1, l1) and [j2, l2) (no l = still there) share time exactly
+    when j1 < l2 and j2 < l1. An empty stay (left = joined) shares nothing.
+    """
+    non_empty = Q(left_at__isnull=True) | Q(left_at__gt=F("joined_at"))
+    never = Value(END_OF_TIME, output_field=DateTimeField())
+    someone_else_at_once = (
+        CallParticipation.objects.filter(non_empty, call_id=OuterRef("call_id"))
+        .exclude(person_id=OuterRef("person_id"))
+        .filter(joined_at__lt=Coalesce(OuterRef("left_at"), never))
+        .filter(Q(left_at__isnull=True) | Q(left_at__gt=OuterRef("joined_at")))
+    )
+    stays_shared = CallParticipation.objects.filter(non_empty, call_id=OuterRef("pk")).filter(
+        Exists(someone_else_at_once)
+    )
+    return Call.objects.filter(Exists(stays_shared))
+
+
+def _organization_rows(
+    orgs: list[Organization], week: Week, zone: ZoneInfo
+) -> list[dict[str, Any]]:
+    start, end = week.bounds(zone)
+    last_moment = end - timedelta(microseconds=1)
+    org_ids = [org.pk for org in orgs]
+
+    # Who was a teacher when: every teacher grant overlapping the week.
+    teacher_intervals: dict[PairKey, list[Interval]] = defaultdict(list)
+    for org_id, person_id, valid_from, valid_to in role_grants_during(
+        org_ids, [Role.TEACHER], start, end
+    ).values_list("organization_id", "person_id", "valid_from", "valid_to"):
+        teacher_intervals[(org_id, person_id)].append((valid_from, valid_to))
+    teachers: dict[int, set[int]] = defaultdict(set)
+    for org_id, person_id in teacher_intervals:
+        teachers[org_id].add(person_id)
+
+    members: dict[tuple[int, str], int] = {
+        (org_id, role): n
+        for org_id, role, n in role_grants_held_at(
+            org_ids, [Role.ADMIN, Role.STUDENT, Role.PARENT], last_moment
+        )
+        .values_list("organization_id", "role")
+        .annotate(n=Count("person_id", distinct=True))
+        .order_by()
+    }
+
+    teacher_messages = _teacher_message_counts(org_ids, week, start, end, teacher_intervals)
+    messages_total: dict[int, int] = {
+        org_id: n or 0
+        for org_id, n in WeeklyMessageTally.objects.filter(
+            organization_id__in=org_ids, week_monday=week.monday
+        )
+        .values_list("organization_id")
+        .annotate(n=Sum("messages"))
+        .order_by()
+    }
+
+    chats_total, teachers_with_chat = _chats(org_ids, end, teachers)
+
+    calls_total: Counter[int] = Counter()
+    teacher_calls: Counter[PairKey] = Counter()
+    for org_id, creator_id, created_at in (
+        held_calls()
+        .filter(organization_id__in=org_ids, created_at__gte=start, created_at__lt=end)
+        .values_list("organization_id", "created_by_id", "created_at")
+    ):
+        calls_total[org_id] += 1
+        if _held_at(teacher_intervals.get((org_id, creator_id), ()), created_at):
+            teacher_calls[(org_id, creator_id)] += 1
+
+    rows = []
+    for org in orgs:
+        org_teachers = teachers.get(org.pk, set())
+        msgs = [teacher_messages.get((org.pk, p), 0) for p in org_teachers]
+        calls = [teacher_calls.get((org.pk, p), 0) for p in org_teachers]
+        counts = {
+            "teachers": len(org_teachers),
+            "teachers_with_chat": len(teachers_with_chat.get(org.pk, set())),
+            "teachers_3_messages": sum(1 for n in msgs if n >= 3),
+            "teachers_10_messages": sum(1 for n in msgs if n >= 10),
+            "teachers_1_call": sum(1 for n in calls if n >= 1),
+            "teachers_3_calls": sum(1 for n in calls if n >= 3),
+        }
+        row: dict[str, Any] = {
+            "id": org.external_id or str(org.pk),
+            "name": org.full_name,
+            "district": org.district.name,
+            "region": org.district.region.name,
+            "active": any(n >= 1 for n in msgs) or any(n >= 1 for n in calls),
+        }
+        row.update(counts)
+        row.update({f"{k}_pct": share_pct(counts[k], counts["teachers"]) for k in TEACHER_KEYS})
+        row.update(
+            {
+                "admins": members.get((org.pk, Role.ADMIN), 0),
+                "students": members.get((org.pk, Role.STUDENT), 0),
+                "parents": members.get((org.pk, Role.PARENT), 0),
+                "chats": chats_total.get(org.pk, 0),
+                "messages": messages_total.get(org.pk, 0),
+                "calls_held": calls_total.get(org.pk, 0),
+            }
+        )
+        rows.append(row)
+    return rows
+
+
+def _teacher_message_counts(
+    org_ids: list[int],
+    week: Week,
+    start: datetime,
+    end: datetime,
+    teacher_intervals: dict[PairKey, list[Interval]],
+) -> dict[PairKey, int]:
+    """Messages each teacher wrote in W in the organization while holding the teacher role.
+
+    A teacher whose one grant spans the whole week counts every message of the week,
+    which the weekly tally already holds. Only those whose role starts or ends inside
+    the week have their messages read one by one.
+    """
+    whole_week = {
+        key for key, intervals in teacher_intervals.items() if _covers(intervals, start, end)
+    }
+    counts: dict[PairKey, int] = {}
+    tallies = WeeklyMessageTally.objects.filter(
+        organization_id__in=org_ids,
+        week_monday=week.monday,
+        person_id__in=list({person for (_org, person) in whole_week}),
+    ).values_list("organization_id", "person_id", "messages")
+    for org_id, person_id, n in tallies:
+        if (org_id, person_id) in whole_week:
+            counts[(org_id, person_id)] = n
+    partial = {key: teacher_intervals[key] for key in teacher_intervals if key not in whole_week}
+    if partial:
+        for org_id, author_id, written_at in Message.objects.filter(
+            organization_id__in={org for org, _p in partial},
+            author_id__in={person for _o, person in partial},
+            written_at__gte=start,
+            written_at__lt=end,
+            is_service=False,
+        ).values_list("organization_id", "author_id", "written_at"):
+            intervals = partial.get((org_id, author_id))
+            if intervals is not None and _held_at(intervals, written_at):
+                counts[(org_id, author_id)] = counts.get((org_id, author_id), 0) + 1
+    return counts
+
+
+def _chats(
+    org_ids: list[int], end: datetime, teachers: dict[int, set[int]]
+) -> tuple[Counter[int], dict[int, set[int]]]:
+    """Chats alive at the end of W, and the week's teachers who created one while a teacher."""
+    chats = list(
+        Conversation.objects.filter(
+            organization_id__in=org_ids, kind=Conversation.Kind.CHAT, created_at__lt=end
+        )
+        .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gte=end))
+        .values_list("organization_id", "created_by_id", "created_at")
+    )
+    total: Counter[int] = Counter(org_id for org_id, _c, _t in chats)
+    creators = {
+        (org_id, creator) for org_id, creator, _t in chats if creator in teachers.get(org_id, set())
+    }
+    # The creator's teacher role at the chat's creation, which may lie long before W.
+    intervals: dict[PairKey, list[Interval]] = defaultdict(list)
+    if creators:
+        for org_id, person_id, valid_from, valid_to in (
+            role_grants_during(
+                {org for org, _p in creators}, [Role.TEACHER], datetime(1, 1, 2, tzinfo=UTC), end
+            )
+            .filter(person_id__in={p for _o, p in creators})
+            .values_list("organization_id", "person_id", "valid_from", "valid_to")
+        ):
+            intervals[(org_id, person_id)].append((valid_from, valid_to))
+    with_chat: dict[int, set[int]] = defaultdict(set)
+    for org_id, creator, created_at in chats:
+        if (org_id, creator) in creators and _held_at(intervals[(org_id, creator)], created_at):
+            with_chat[org_id].add(creator)
+    return total, with_chat

@@ -1,0 +1,187 @@
+"""The weekly report as files: JSON (the spec's shape), CSV and XLSX with Russian headers.
+
+All three carry the same rows and numbers as `engine.weekly_report`.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from parta.monitoring.engine import WeeklyReport
+
+# (JSON key, column header in the file, kind); kind: text, bool, count, pct
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("id", "ID", "text"),
+    ("region", "Регион", "text"),
+    ("district", "Район", "text"),
+    ("name", "Организация", "text"),
+    ("active", "1. Активность ОО", "bool"),
+    ("teachers", "Учителей", "count"),
+    ("teachers_with_chat", "2. Учителей, создавших ≥ 1 чата", "count"),
+    ("teachers_with_chat_pct", "2. Доля, %", "pct"),
+    ("teachers_3_messages", "3. Учителей, написавших ≥ 3 сообщений за неделю", "count"),
+    ("teachers_3_messages_pct", "3. Доля, %", "pct"),
+    ("teachers_10_messages", "4. Учителей, написавших ≥ 10 сообщений за неделю", "count"),
+    ("teachers_10_messages_pct", "4. Доля, %", "pct"),
+    ("teachers_1_call", "5. Учителей, создавших ≥ 1 звонка за неделю", "count"),
+    ("teachers_1_call_pct", "5. Доля, %", "pct"),
+    ("teachers_3_calls", "6. Учителей, создавших ≥ 3 звонков за неделю", "count"),
+    ("teachers_3_calls_pct", "6. Доля, %", "pct"),
+    ("admins", "Администраторов", "count"),
+    ("students", "Учеников", "count"),
+    ("parents", "Родителей", "count"),
+    ("chats", "Чатов", "count"),
+    ("messages", "Сообщений за неделю", "count"),
+    ("calls_held", "Проведённых звонков", "count"),
+)
+TOTAL_LABEL = "Итого"
+
+
+def report_json(report: WeeklyReport) -> str:
+    return json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def _table(report: WeeklyReport) -> list[list[Any]]:
+    """Rows of cells, header first, totals last; a total's text columns say what it sums."""
+    total = dict(report.total)
+    total.update(
+        {
+            "id": "",
+            "region": "",
+            "district": "",
+            "name": _("%(label)s: %(n)s организаций, активных %(active)s")
+            % {
+                "label": TOTAL_LABEL,
+                "n": total["organizations"],
+                "active": total["active_organizations"],
+            },
+            "active": None,
+        }
+    )
+    rows = [[header for _key, header, _kind in COLUMNS]]
+    for record in [*report.organizations, total]:
+        rows.append([record[key] for key, _header, _kind in COLUMNS])
+    return rows
+
+
+def _csv_cell(value: Any, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == "bool":
+        return "да" if value else "нет"
+    if kind == "pct":
+        return f"{value:.1f}"
+    return str(value)
+
+
+def report_csv(report: WeeklyReport) -> str:
+    """RFC 4180 CSV in UTF-8 with a byte order mark, so Excel reads the Cyrillic right."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    table = _table(report)
+    writer.writerow(table[0])
+    kinds = [kind for _key, _header, kind in COLUMNS]
+    for row in table[1:]:
+        writer.writerow([_csv_cell(value, kind) for value, kind in zip(row, kinds, strict=True)])
+    return out.getvalue()
+
+
+_WIDTHS = {"text": 14, "bool": 12, "count": 14, "pct": 10}
+
+
+def report_xlsx(report: WeeklyReport) -> bytes:
+    """The file a district sends upward: one row per organization and a totals row.
+
+    Shares are stored as fractions (0.333) formatted as percentages (33.3%), the same
+    number the JSON gives as 33.3.
+    """
+    book = Workbook()
+    sheet = book.worksheets[0]
+    sheet.title = str(report.week)
+    table = _table(report)
+    kinds = [kind for _key, _header, kind in COLUMNS]
+    header_font = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="DDE7F0")
+    sheet.append(table[0])
+    for cell in sheet[1]:
+        cell.font = header_font
+        cell.fill = header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for row in table[1:]:
+        cells: list[Any] = []
+        for value, kind in zip(row, kinds, strict=True):
+            if kind == "pct":
+                cells.append(None if value is None else round(value / 100, 3))
+            elif kind == "bool":
+                cells.append(None if value is None else ("да" if value else "нет"))
+            else:
+                cells.append(value)
+        sheet.append(cells)
+    for index, kind in enumerate(kinds, start=1):
+        letter = get_column_letter(index)
+        for cell in sheet[letter][1:]:
+            if kind == "pct":
+                cell.number_format = "0.0%"
+        longest = (
+            max(len(str(c.value)) for c in sheet[letter][1:] if c.value is not None)
+            if (sheet.max_row > 1)
+            else 0
+        )
+        sheet.column_dimensions[letter].width = min(max(_WIDTHS[kind], longest + 2), 60)
+    sheet.row_dimensions[1].height = 60
+    for cell in sheet[sheet.max_row]:
+        cell.font = header_font
+    sheet.freeze_panes = "E2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{sheet.max_row - 1}"
+
+    notes = book.create_sheet(_("Пояснения"))
+    for line in (
+        _(
+            "Отчётная неделя: %(week)s (понедельник 00:00 — следующий понедельник 00:00 "
+            "по времени региона)."
+        )
+        % {"week": report.week},
+        _("Охват: %(scope)s.") % {"scope": report.scope.title},
+        _("Учителя — все, кто имел роль «учитель» в организации в любой момент недели."),
+        _(
+            "Чаты считаются нарастающим итогом; каналы — не чаты; чат, созданный "
+            "администратором без роли «учитель», не учитывается."
+        ),
+        _(
+            "Сообщения и звонки учитываются, только если автор в момент действия был учителем "
+            "этой организации. Звонок проведён, если в нём одновременно были двое разных людей."
+        ),
+        _(
+            "Доли — процент от числа учителей, округление до 0,1; доли итога пересчитаны по "
+            "суммам, а не усреднены."
+        ),
+    ):
+        notes.append([line])
+    notes.column_dimensions["A"].width = 120
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+RENDERERS: dict[str, Callable[[WeeklyReport], str | bytes]] = {
+    "json": report_json,
+    "csv": report_csv,
+    "xlsx": report_xlsx,
+}
+CONTENT_TYPES = {
+    "json": "application/json; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def report_filename(report: WeeklyReport, fmt: str) -> str:
+    return f"parta-{report.scope.label.replace(':', '-')}-{report.week}.{fmt}"

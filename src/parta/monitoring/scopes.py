@@ -1,0 +1,169 @@
+"""What a report covers (organization, district, region, platform) and who may see it."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from parta.accounts.models import Person, Role
+from parta.accounts.selectors import current_memberships
+from parta.structure.models import District, Organization, Region
+
+DEFAULT_KINDS: tuple[str, ...] = (Organization.Kind.SCHOOL,)
+# Roles in a school that may see its counts; students and parents may not (least privilege).
+SCHOOL_VIEWER_ROLES = (Role.ADMIN, Role.TEACHER, Role.STAFF)
+# Roles in an authority that may see its district; heads of schools hold the teacher role
+# in the authority (the letter) and must not see their neighbours through it.
+AUTHORITY_VIEWER_ROLES = (Role.ADMIN, Role.STAFF)
+
+
+class ScopeError(ValueError):
+    """A scope that does not exist or that the caller may not see."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    level: str  # "platform", "region", "district", "organization"
+    region: Region | None = None
+    district: District | None = None
+    organization: Organization | None = None
+    kinds: tuple[str, ...] = field(default=DEFAULT_KINDS)
+
+    def organizations(self) -> QuerySet[Organization]:
+        orgs = Organization.objects.select_related("district__region")
+        if self.organization is not None:
+            # An organization asked for by name is reported whatever its kind.
+            return orgs.filter(pk=self.organization.pk)
+        orgs = orgs.filter(kind__in=self.kinds)
+        if self.district is not None:
+            return orgs.filter(district=self.district)
+        if self.region is not None:
+            return orgs.filter(district__region=self.region)
+        return orgs
+
+    @property
+    def label(self) -> str:
+        if self.organization is not None:
+            return f"org:{self.organization.external_id or self.organization.pk}"
+        if self.district is not None:
+            return f"district:{self.district.external_id or self.district.pk}"
+        if self.region is not None:
+            return f"region:{self.region.external_id or self.region.pk}"
+        return "platform"
+
+    @property
+    def title(self) -> str:
+        target = self.organization or self.district or self.region
+        return str(target) if target is not None else _("Вся платформа")
+
+
+_Place = TypeVar("_Place", Region, District, Organization)
+
+
+def _by_id(model: type[_Place], ref: str, what: str) -> _Place:
+    """Find by external id first, then by database id."""
+    found = model.objects.filter(external_id=ref).first()
+    if found is None and ref.isdigit():
+        found = model.objects.filter(pk=int(ref)).first()
+    if found is None:
+        raise ScopeError(_("%(what)s «%(ref)s» не найден(а).") % {"what": what, "ref": ref})
+    return found
+
+
+def parse_kinds(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return DEFAULT_KINDS
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in Organization.Kind.values]
+    if unknown or not kinds:
+        raise ScopeError(
+            _("Неизвестный вид организации: %(kinds)s. Допустимы: school, authority, other.")
+            % {"kinds": ", ".join(unknown) or text}
+        )
+    return kinds
+
+
+def resolve_scope(
+    *,
+    region: str | None = None,
+    district: str | None = None,
+    org: str | None = None,
+    kinds: str | None = None,
+) -> Scope:
+    if sum(bool(x) for x in (region, district, org)) > 1:
+        raise ScopeError(_("Укажите что-то одно: регион, район или организацию."))
+    parsed_kinds = parse_kinds(kinds)
+    if org:
+        return Scope(
+            "organization",
+            organization=_by_id(Organization, org, _("Организация")),
+            kinds=parsed_kinds,
+        )
+    if district:
+        return Scope(
+            "district", district=_by_id(District, district, _("Район")), kinds=parsed_kinds
+        )
+    if region:
+        return Scope("region", region=_by_id(Region, region, _("Регион")), kinds=parsed_kinds)
+    return Scope("platform", kinds=parsed_kinds)
+
+
+@dataclass(frozen=True)
+class ReportAccessRights:
+    """What one person may see in reports at a moment."""
+
+    everything: bool
+    district_ids: frozenset[int]
+    organization_ids: frozenset[int]
+
+    @property
+    def anything(self) -> bool:
+        return self.everything or bool(self.district_ids or self.organization_ids)
+
+    def allows(self, scope: Scope) -> bool:
+        if self.everything:
+            return True
+        if scope.organization is not None:
+            return (
+                scope.organization.pk in self.organization_ids
+                or scope.organization.district_id in self.district_ids
+            )
+        if scope.district is not None:
+            return scope.district.pk in self.district_ids
+        return False
+
+    def default_scope(self, kinds: tuple[str, ...] = DEFAULT_KINDS) -> Scope:
+        if self.everything:
+            return Scope("platform", kinds=kinds)
+        if self.district_ids:
+            return Scope(
+                "district", district=District.objects.get(pk=min(self.district_ids)), kinds=kinds
+            )
+        if self.organization_ids:
+            return Scope(
+                "organization",
+                organization=Organization.objects.get(pk=min(self.organization_ids)),
+                kinds=kinds,
+            )
+        raise ScopeError(_("У вас нет доступа к отчётам."))
+
+
+def report_access_rights(person: Person, when: datetime) -> ReportAccessRights:
+    if person.is_staff:
+        return ReportAccessRights(True, frozenset(), frozenset())
+    districts: set[int] = set()
+    organizations: set[int] = set()
+    for org, roles in current_memberships(person, when).items():
+        if org.kind == Organization.Kind.AUTHORITY and set(roles) & set(AUTHORITY_VIEWER_ROLES):
+            districts.add(org.district_id)
+        if set(roles) & set(SCHOOL_VIEWER_ROLES):
+            organizations.add(org.pk)
+    return ReportAccessRights(False, frozenset(districts), frozenset(organizations))
+
+
+def authorize_scope(person: Person, scope: Scope, when: datetime) -> Scope:
+    if not report_access_rights(person, when).allows(scope):
+        raise PermissionError(_("Этот отчёт вам недоступен."))
+    return scope
