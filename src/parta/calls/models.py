@@ -52,3 +52,6 @@ class CallParticipation(models.Model):
                 name="participation_left_after_joined",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} in call {self.call_id} from {self.joined_at:%Y-%m-%d %H:%M}"

@@ -66,15 +66,21 @@ class ConversationMember(models.Model):
         verbose_name_plural = _("участники бесед")
         constraints = [
             models.UniqueConstraint(
-                fields=["conversation", "person"], condition=Q(left_at__isnull=True),
+                fields=["conversation", "person"],
+                condition=Q(left_at__isnull=True),
                 name="one_open_membership",
             )
         ]
         indexes = [models.Index(fields=["person", "left_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.person_id} in {self.conversation_id} ({self.role})"
+
 
 class Message(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="messages"
+    )
     # Denormalised from the conversation (which never changes organization) so that
     # "messages of an organization in a week" is one index range.
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
@@ -97,15 +103,14 @@ class Message(models.Model):
         verbose_name_plural = _("сообщения")
         ordering = ["written_at", "id"]
         indexes = [
-            models.Index(
-                fields=["organization", "written_at", "author"], name="message_org_week"
-            ),
+            models.Index(fields=["organization", "written_at", "author"], name="message_org_week"),
             models.Index(fields=["author", "written_at"], name="message_author_time"),
             models.Index(fields=["conversation", "written_at"], name="message_conversation_time"),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["author", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                fields=["author", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
                 name="message_idempotency_key_unique",
             )
         ]

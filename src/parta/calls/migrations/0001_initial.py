@@ -6,58 +6,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('messaging', '0001_initial'),
-        ('structure', '0001_initial'),
+        ("messaging", "0001_initial"),
+        ("structure", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Call',
+            name="Call",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(verbose_name='создан')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='завершён')),
-                ('external_id', models.CharField(blank=True, max_length=100, null=True, unique=True)),
-                ('conversation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='messaging.conversation')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calls_created', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='structure.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(verbose_name="создан")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="завершён")),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=100, null=True, unique=True),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls",
+                        to="messaging.conversation",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls_created",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls",
+                        to="structure.organization",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'звонок',
-                'verbose_name_plural': 'звонки',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "звонок",
+                "verbose_name_plural": "звонки",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CallParticipation',
+            name="CallParticipation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('joined_at', models.DateTimeField()),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participations', to='calls.call')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='call_participations', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("joined_at", models.DateTimeField()),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participations",
+                        to="calls.call",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="call_participations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'участие в звонке',
-                'verbose_name_plural': 'участие в звонках',
-                'ordering': ['call_id', 'joined_at', 'id'],
+                "verbose_name": "участие в звонке",
+                "verbose_name_plural": "участие в звонках",
+                "ordering": ["call_id", "joined_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['organization', 'created_at'], name='call_org_week'),
+            model_name="call",
+            index=models.Index(fields=["organization", "created_at"], name="call_org_week"),
         ),
         migrations.AddConstraint(
-            model_name='callparticipation',
-            constraint=models.UniqueConstraint(fields=('call', 'person', 'joined_at'), name='participation_key'),
+            model_name="callparticipation",
+            constraint=models.UniqueConstraint(
+                fields=("call", "person", "joined_at"), name="participation_key"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='callparticipation',
-            constraint=models.CheckConstraint(condition=models.Q(('left_at__isnull', True), ('left_at__gte', models.F('joined_at')), _connector='OR'), name='participation_left_after_joined'),
+            model_name="callparticipation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("left_at__isnull", True),
+                    ("left_at__gte", models.F("joined_at")),
+                    _connector="OR",
+                ),
+                name="participation_left_after_joined",
+            ),
         ),
     ]

@@ -6,99 +6,233 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('structure', '0001_initial'),
+        ("structure", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('chat', 'чат'), ('channel', 'канал')], default='chat', max_length=10, verbose_name='вид')),
-                ('title', models.CharField(max_length=200, verbose_name='название')),
-                ('purpose', models.CharField(choices=[('class', 'чат класса'), ('parents', 'чат с родителями'), ('staff', 'чат сотрудников'), ('other', 'другой')], default='other', max_length=10, verbose_name='назначение')),
-                ('created_at', models.DateTimeField(db_index=True, verbose_name='создан')),
-                ('deleted_at', models.DateTimeField(blank=True, null=True, verbose_name='удалён')),
-                ('is_read_only', models.BooleanField(default=False, verbose_name='только чтение')),
-                ('external_id', models.CharField(blank=True, max_length=100, null=True, unique=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conversations_created', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='structure.organization')),
-                ('school_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='conversations', to='structure.schoolclass')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("chat", "чат"), ("channel", "канал")],
+                        default="chat",
+                        max_length=10,
+                        verbose_name="вид",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="название")),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("class", "чат класса"),
+                            ("parents", "чат с родителями"),
+                            ("staff", "чат сотрудников"),
+                            ("other", "другой"),
+                        ],
+                        default="other",
+                        max_length=10,
+                        verbose_name="назначение",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True, verbose_name="создан")),
+                ("deleted_at", models.DateTimeField(blank=True, null=True, verbose_name="удалён")),
+                ("is_read_only", models.BooleanField(default=False, verbose_name="только чтение")),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=100, null=True, unique=True),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations_created",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations",
+                        to="structure.organization",
+                    ),
+                ),
+                (
+                    "school_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversations",
+                        to="structure.schoolclass",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'беседа',
-                'verbose_name_plural': 'беседы',
-                'ordering': ['organization_id', 'created_at', 'id'],
+                "verbose_name": "беседа",
+                "verbose_name_plural": "беседы",
+                "ordering": ["organization_id", "created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='ConversationMember',
+            name="ConversationMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('member', 'участник'), ('moderator', 'модератор'), ('author', 'автор канала'), ('owner', 'владелец')], default='member', max_length=10)),
-                ('joined_at', models.DateTimeField()),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='messaging.conversation')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='conversation_memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("member", "участник"),
+                            ("moderator", "модератор"),
+                            ("author", "автор канала"),
+                            ("owner", "владелец"),
+                        ],
+                        default="member",
+                        max_length=10,
+                    ),
+                ),
+                ("joined_at", models.DateTimeField()),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="messaging.conversation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="conversation_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'участник беседы',
-                'verbose_name_plural': 'участники бесед',
+                "verbose_name": "участник беседы",
+                "verbose_name_plural": "участники бесед",
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('written_at', models.DateTimeField(verbose_name='написано')),
-                ('text', models.TextField(blank=True, verbose_name='текст')),
-                ('edited_at', models.DateTimeField(blank=True, null=True, verbose_name='изменено')),
-                ('deleted_at', models.DateTimeField(blank=True, null=True, verbose_name='удалено')),
-                ('is_service', models.BooleanField(default=False, verbose_name='служебное')),
-                ('idempotency_key', models.CharField(blank=True, max_length=64, null=True)),
-                ('external_id', models.CharField(blank=True, max_length=100, null=True, unique=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='messages_written', to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='messages', to='messaging.conversation')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='structure.organization')),
-                ('reply_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replies', to='messaging.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("written_at", models.DateTimeField(verbose_name="написано")),
+                ("text", models.TextField(blank=True, verbose_name="текст")),
+                ("edited_at", models.DateTimeField(blank=True, null=True, verbose_name="изменено")),
+                ("deleted_at", models.DateTimeField(blank=True, null=True, verbose_name="удалено")),
+                ("is_service", models.BooleanField(default=False, verbose_name="служебное")),
+                ("idempotency_key", models.CharField(blank=True, max_length=64, null=True)),
+                (
+                    "external_id",
+                    models.CharField(blank=True, max_length=100, null=True, unique=True),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages_written",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="messages",
+                        to="messaging.conversation",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="structure.organization",
+                    ),
+                ),
+                (
+                    "reply_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="replies",
+                        to="messaging.message",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'сообщение',
-                'verbose_name_plural': 'сообщения',
-                'ordering': ['written_at', 'id'],
+                "verbose_name": "сообщение",
+                "verbose_name_plural": "сообщения",
+                "ordering": ["written_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['organization', 'kind', 'created_at'], name='messaging_c_organiz_02bc89_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["organization", "kind", "created_at"], name="messaging_c_organiz_02bc89_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversationmember',
-            index=models.Index(fields=['person', 'left_at'], name='messaging_c_person__647b66_idx'),
+            model_name="conversationmember",
+            index=models.Index(fields=["person", "left_at"], name="messaging_c_person__647b66_idx"),
         ),
         migrations.AddConstraint(
-            model_name='conversationmember',
-            constraint=models.UniqueConstraint(condition=models.Q(('left_at__isnull', True)), fields=('conversation', 'person'), name='one_open_membership'),
+            model_name="conversationmember",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("left_at__isnull", True)),
+                fields=("conversation", "person"),
+                name="one_open_membership",
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['organization', 'written_at', 'author'], name='message_org_week'),
+            model_name="message",
+            index=models.Index(
+                fields=["organization", "written_at", "author"], name="message_org_week"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['author', 'written_at'], name='message_author_time'),
+            model_name="message",
+            index=models.Index(fields=["author", "written_at"], name="message_author_time"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'written_at'], name='message_conversation_time'),
+            model_name="message",
+            index=models.Index(
+                fields=["conversation", "written_at"], name="message_conversation_time"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('author', 'idempotency_key'), name='message_idempotency_key_unique'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key__isnull", False)),
+                fields=("author", "idempotency_key"),
+                name="message_idempotency_key_unique",
+            ),
         ),
     ]
