@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "parta.calls",
     "parta.monitoring",
     "parta.web",
+    "parta.demo",
 ]
 
 MIDDLEWARE = [
