@@ -4,24 +4,37 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from parta.accounts.models import Person, Role, RoleGrant
-from parta.structure.models import Organization
+from parta.accounts.models import ClassEnrolment, Person, Role, RoleGrant
+from parta.structure.models import Organization, SchoolClass
+
+
+def _aware(when: datetime) -> datetime:
+    # A naive moment would be read as UTC, hours off the school's day: a caller's bug, say so.
+    if timezone.is_naive(when):
+        raise ValueError(f"naive datetime {when.isoformat()}: role history needs an aware one")
+    return when
 
 
 def grants_held_at(when: datetime) -> Q:
+    """Rows with [valid_from, valid_to) containing `when` (grants, enrolments)."""
+    _aware(when)
     return Q(valid_from__lte=when) & (Q(valid_to__isnull=True) | Q(valid_to__gt=when))
 
 
 def grants_overlapping(start: datetime, end: datetime) -> Q:
     """Grants held at any moment of [start, end)."""
+    if _aware(end) < _aware(start):
+        raise ValueError(f"window ends ({end.isoformat()}) before it starts ({start.isoformat()})")
     return Q(valid_from__lt=end) & (Q(valid_to__isnull=True) | Q(valid_to__gt=start))
 
 
 def roles_at(person: Person, organization: Organization, when: datetime) -> set[str]:
     return set(
-        RoleGrant.objects.filter(grants_held_at(when), person=person, organization=organization)
-        .values_list("role", flat=True)
+        RoleGrant.objects.filter(
+            grants_held_at(when), person=person, organization=organization
+        ).values_list("role", flat=True)
     )
 
 
@@ -49,9 +62,10 @@ def teachers_during(organization: Organization, start: datetime, end: datetime) 
 def role_grants_during(
     organization_ids: Iterable[int], roles: Iterable[str], start: datetime, end: datetime
 ) -> QuerySet[RoleGrant]:
-    """All grants of these roles in these organizations overlapping [start, end), for bulk readers."""
+    """Grants of these roles in these organizations overlapping [start, end), for bulk readers."""
     return RoleGrant.objects.filter(
-        grants_overlapping(start, end), organization_id__in=list(organization_ids),
+        grants_overlapping(start, end),
+        organization_id__in=list(organization_ids),
         role__in=list(roles),
     )
 
@@ -100,3 +114,29 @@ def people_of_organization(organization: Organization, when: datetime) -> QueryS
             "person_id"
         )
     ).distinct()
+
+
+def class_at(student: Person, when: datetime) -> SchoolClass | None:
+    """The class the student belonged to at `when`, if any."""
+    enrolment = (
+        ClassEnrolment.objects.filter(grants_held_at(when), student=student)
+        .select_related("school_class")
+        .first()
+    )
+    return enrolment.school_class if enrolment else None
+
+
+def students_in_class(school_class: SchoolClass, when: datetime) -> QuerySet[Person]:
+    return Person.objects.filter(
+        pk__in=ClassEnrolment.objects.filter(
+            grants_held_at(when), school_class=school_class
+        ).values("student_id")
+    )
+
+
+def children_of(parent: Person) -> QuerySet[Person]:
+    return Person.objects.filter(parent_links__parent=parent)
+
+
+def parents_of(child: Person) -> QuerySet[Person]:
+    return Person.objects.filter(child_links__child=child)
