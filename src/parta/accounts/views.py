@@ -1,5 +1,79 @@
+"""Sign-in pages: phone → code → signed in; sign out by POST."""
+
+from django.conf import settings
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from parta.accounts.forms import CodeForm, PhoneForm
+from parta.accounts.signin import SignInError, client_ip, request_code, verify_code
+
+# Session keys for the two-step form: the phone the code went to, and where to go after.
+_PHONE_KEY = "parta_signin_phone"
+_NEXT_KEY = "parta_signin_next"
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("sign-in")
+    if request.method == "POST":
+        form = PhoneForm(request.POST)
+        if form.is_valid():
+            try:
+                sign_in_code = request_code(form.cleaned_data["phone"], client_ip(request))
+            except SignInError as refused:
+                form.add_error("phone", refused.message)
+            else:
+                request.session[_PHONE_KEY] = sign_in_code.phone
+                return redirect("accounts:sign-in-code")
+    else:
+        form = PhoneForm(initial={"phone": request.session.get(_PHONE_KEY, "")})
+        next_url = request.GET.get("next", "")
+        if url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            request.session[_NEXT_KEY] = next_url
+    return render(request, "accounts/sign_in.html", {"form": form})
+
+
+def sign_in_code(request: HttpRequest) -> HttpResponse:
+    phone = request.session.get(_PHONE_KEY)
+    if not phone:
+        return redirect("accounts:sign-in")
+    ask_name = False
+    if request.method == "POST":
+        form = CodeForm(request.POST)
+        if form.is_valid():
+            try:
+                person = verify_code(
+                    phone,
+                    form.cleaned_data["code"],
+                    client_ip(request),
+                    full_name=form.cleaned_data["full_name"],
+                )
+            except SignInError as refused:
+                ask_name = refused.code in {"name_required", "name_invalid"}
+                form.add_error("full_name" if ask_name else "code", refused.message)
+            else:
+                next_url = request.session.pop(_NEXT_KEY, "") or settings.LOGIN_REDIRECT_URL
+                request.session.pop(_PHONE_KEY, None)
+                login(request, person)
+                return redirect(next_url)
+    else:
+        form = CodeForm()
+    return render(
+        request,
+        "accounts/sign_in_code.html",
+        {
+            "form": form,
+            "phone": phone,
+            "ask_name": ask_name,
+            "minutes": settings.PARTA_SIGNIN_CODE_TTL // 60,
+        },
+    )
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect(settings.LOGOUT_REDIRECT_URL)

@@ -1,0 +1,24 @@
+import re
+
+import pytest
+from django.core.cache import cache
+
+from parta.accounts import sms
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    """Codes go to the in-memory outbox; rate-limit counters start empty."""
+    settings.PARTA_SMS_BACKEND = "parta.accounts.sms.LocmemSmsBackend"
+    sms.outbox.clear()
+    cache.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+    cache.clear()
+
+
+def last_code(outbox, phone):
+    """The code in the last SMS sent to `phone`."""
+    texts = [message.text for message in outbox if message.phone == phone]
+    assert texts, f"no SMS to {phone}"
+    return re.search(r"\b(\d{6})\b", texts[-1]).group(1)

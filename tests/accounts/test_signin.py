@@ -1,0 +1,412 @@
+import logging
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from parta.accounts import sms
+from parta.accounts.models import AuditEntry, Person, Role, RoleGrant, SignInCode
+from parta.accounts.selectors import holds_role
+from parta.accounts.signin import SignInError, request_code, verify_code
+from tests.accounts.conftest import last_code
+from tests.factories import make_member, make_person
+
+PHONE = "+79131234567"
+IP = "203.0.113.7"
+
+
+@pytest.fixture
+def person(db):
+    return make_person("Петрова Мария Ивановна", phone=PHONE)
+
+
+def refused(call, *args, **kwargs) -> SignInError:
+    with pytest.raises(SignInError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+# --- the services -------------------------------------------------------------------------
+
+
+def test_code_is_sent_and_signs_the_person_in(person, sms_outbox):
+    sent = request_code("8 (913) 123-45-67", IP)
+    assert sent.phone == PHONE
+    assert [message.phone for message in sms_outbox] == [PHONE]
+    code = last_code(sms_outbox, PHONE)
+    assert verify_code(PHONE, code, IP) == person
+    sent.refresh_from_db()
+    assert sent.used_at is not None
+    assert AuditEntry.objects.filter(action="person.signed_in", subject=person).count() == 1
+
+
+def test_used_code_does_not_work_twice(person, sms_outbox):
+    request_code(PHONE, IP)
+    code = last_code(sms_outbox, PHONE)
+    verify_code(PHONE, code, IP)
+    assert refused(verify_code, PHONE, code, IP).code == "no_code"
+
+
+@pytest.mark.parametrize("phone", ["", "12345", "+7 000 000-00-00", "телефон"])
+def test_invalid_phone_is_refused_and_nothing_is_stored(db, sms_outbox, phone):
+    error = refused(request_code, phone, IP)
+    assert error.code == "phone_invalid"
+    assert error.message
+    assert SignInCode.objects.count() == 0
+    assert sms_outbox == []
+
+
+def test_code_is_six_digits_and_stored_only_hashed(person, sms_outbox):
+    request_code(PHONE, IP)
+    code = last_code(sms_outbox, PHONE)
+    assert len(code) == 6
+    row = SignInCode.objects.get(phone=PHONE)
+    assert code not in row.code_hash
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM accounts_signincode")
+        for value in cursor.fetchall()[0]:
+            assert code not in str(value)
+
+
+def test_wrong_code_tells_attempts_left_and_five_wrong_burn_the_code(person, sms_outbox):
+    request_code(PHONE, IP)
+    code = last_code(sms_outbox, PHONE)
+    wrong = "000000" if code != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        error = refused(verify_code, PHONE, wrong, IP)
+        assert (error.code, error.attempts_left) == ("code_wrong", left)
+        assert str(left) in error.message
+    error = refused(verify_code, PHONE, wrong, IP)
+    assert error.code == "too_many_attempts"
+    assert "новый код" in error.message
+    # Burnt: even the right code no longer works.
+    assert refused(verify_code, PHONE, code, IP).code == "too_many_attempts"
+    assert SignInCode.objects.get(phone=PHONE).attempts == 5
+
+
+def test_expired_code_is_refused(person, sms_outbox):
+    start = timezone.now()
+    request_code(PHONE, IP, now=start)
+    code = last_code(sms_outbox, PHONE)
+    late = start + timedelta(minutes=5)
+    error = refused(verify_code, PHONE, code, IP, now=late)
+    assert error.code == "code_expired"
+    assert "истёк" in error.message
+    assert verify_code(PHONE, code, IP, now=late - timedelta(seconds=1)) == person
+
+
+def test_new_request_supersedes_the_old_code(person, sms_outbox):
+    request_code(PHONE, IP)
+    first = last_code(sms_outbox, PHONE)
+    request_code(PHONE, IP)
+    second = last_code(sms_outbox, PHONE)
+    assert SignInCode.objects.filter(phone=PHONE).count() == 1
+    if first != second:
+        assert refused(verify_code, PHONE, first, IP).code == "code_wrong"
+    assert verify_code(PHONE, second, IP) == person
+
+
+def test_no_code_requested(person):
+    assert refused(verify_code, PHONE, "123456", IP).code == "no_code"
+
+
+def test_rate_limit_per_phone(person, sms_outbox):
+    start = timezone.now()
+    for minute in range(3):
+        request_code(PHONE, f"198.51.100.{minute}", now=start + timedelta(minutes=minute))
+    error = refused(request_code, PHONE, "198.51.100.9", now=start + timedelta(minutes=4))
+    assert error.code == "rate_limited"
+    assert error.retry_after == 6 * 60
+    assert "через 6 минут" in error.message
+    assert len(sms_outbox) == 3
+    # Another number is not affected, and the first one may ask again once the window moves.
+    request_code("+79131234568", "198.51.100.9", now=start + timedelta(minutes=4))
+    request_code(PHONE, "198.51.100.9", now=start + timedelta(minutes=10, seconds=1))
+    assert len(sms_outbox) == 5
+
+
+def test_rate_limit_per_ip(db, sms_outbox):
+    start = timezone.now()
+    for n in range(20):
+        request_code(f"+7913555{n:04d}", IP, now=start)
+    error = refused(request_code, "+79135559999", IP, now=start + timedelta(minutes=30))
+    assert error.code == "rate_limited"
+    assert error.retry_after == 30 * 60
+    assert len(sms_outbox) == 20
+    request_code("+79135559999", "203.0.113.8", now=start + timedelta(minutes=30))
+    assert len(sms_outbox) == 21
+
+
+def test_unknown_phone_has_no_account(db, sms_outbox):
+    request_code(PHONE, IP)
+    error = refused(verify_code, PHONE, last_code(sms_outbox, PHONE), IP)
+    assert error.code == "no_account"
+    assert "нет учётной записи" in error.message
+    assert not Person.objects.filter(phone=PHONE).exists()
+
+
+def test_inactive_person_is_refused(person, sms_outbox):
+    person.is_active = False
+    person.save()
+    request_code(PHONE, IP)
+    assert refused(verify_code, PHONE, last_code(sms_outbox, PHONE), IP).code == "account_disabled"
+
+
+def test_sms_failure_is_reported_and_leaves_no_code(db, settings, monkeypatch):
+    def broken(self, phone_e164, text):
+        raise sms.SmsError("gateway down")
+
+    monkeypatch.setattr(sms.LocmemSmsBackend, "send", broken)
+    assert refused(request_code, PHONE, IP).code == "sms_failed"
+    assert SignInCode.objects.count() == 0
+
+
+def test_code_never_appears_in_logs(person, sms_outbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    request_code(PHONE, IP)
+    code = last_code(sms_outbox, PHONE)
+    refused(verify_code, PHONE, "999999" if code != "999999" else "888888", IP)
+    verify_code(PHONE, code, IP)
+    assert caplog.records, "sign-in should log something"
+    for record in caplog.records:
+        assert code not in record.getMessage()
+        assert PHONE not in record.getMessage()
+
+
+# --- the application's administrator ----------------------------------------------------
+
+
+def test_application_admin_gets_admin_role_once_and_it_is_logged(school, sms_outbox, caplog):
+    school.admin_application_phone = PHONE
+    school.save()
+    admin = make_person("Кузнецова Ольга Сергеевна", phone=PHONE)
+    caplog.set_level(logging.INFO, logger="parta.accounts")
+
+    request_code(PHONE, IP)
+    verify_code(PHONE, last_code(sms_outbox, PHONE), IP)
+    assert holds_role(admin, school, Role.ADMIN, timezone.now())
+    audit = AuditEntry.objects.get(action="role.admin_auto_granted")
+    assert (audit.organization, audit.subject) == (school, admin)
+    assert any("auto-granted" in record.getMessage() for record in caplog.records)
+
+    request_code(PHONE, IP)
+    verify_code(PHONE, last_code(sms_outbox, PHONE), IP)
+    assert RoleGrant.objects.filter(person=admin, organization=school, role=Role.ADMIN).count() == 1
+    assert AuditEntry.objects.filter(action="role.admin_auto_granted").count() == 1
+
+
+def test_existing_admin_is_not_granted_again(school, sms_outbox):
+    admin = make_member(school, Role.ADMIN, "Кузнецова Ольга Сергеевна")
+    school.admin_application_phone = admin.phone
+    school.save()
+    request_code(admin.phone, IP)
+    verify_code(admin.phone, last_code(sms_outbox, admin.phone), IP)
+    assert RoleGrant.objects.filter(person=admin, role=Role.ADMIN).count() == 1
+    assert not AuditEntry.objects.filter(action="role.admin_auto_granted").exists()
+
+
+def test_other_people_get_no_admin_role(school, person, sms_outbox):
+    school.admin_application_phone = "+79139999999"
+    school.save()
+    request_code(PHONE, IP)
+    verify_code(PHONE, last_code(sms_outbox, PHONE), IP)
+    assert not RoleGrant.objects.filter(person=person).exists()
+
+
+def test_unregistered_application_admin_gives_a_name_and_gets_an_account(school, sms_outbox):
+    school.admin_application_phone = PHONE
+    school.save()
+    request_code(PHONE, IP)
+    code = last_code(sms_outbox, PHONE)
+    error = refused(verify_code, PHONE, code, IP)
+    assert error.code == "name_required"
+    assert not Person.objects.filter(phone=PHONE).exists()
+    # The right code stays usable for the second try with the name.
+    admin = verify_code(PHONE, code, IP, full_name="Кузнецова Ольга Сергеевна")
+    assert (admin.surname, admin.name, admin.patronymic) == ("Кузнецова", "Ольга", "Сергеевна")
+    assert admin.phone == PHONE
+    assert not admin.has_usable_password()
+    assert holds_role(admin, school, Role.ADMIN, timezone.now())
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def test_sign_in_by_pages(client, person, sms_outbox):
+    response = client.get(reverse("accounts:sign-in"))
+    assert response.status_code == 200
+    assert "Мобильный телефон" in response.content.decode()
+
+    response = client.post(reverse("accounts:sign-in"), {"phone": "+7 913 123 45 67"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:sign-in-code")
+
+    page = client.get(reverse("accounts:sign-in-code")).content.decode()
+    assert PHONE in page
+    assert last_code(sms_outbox, PHONE) not in page
+
+    response = client.post(reverse("accounts:sign-in-code"), {"code": "000000"})
+    if last_code(sms_outbox, PHONE) != "000000":
+        assert "Неверный код. Осталось попыток: 4." in response.content.decode()
+
+    response = client.post(reverse("accounts:sign-in-code"), {"code": last_code(sms_outbox, PHONE)})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("web:home")
+    assert client.session["_auth_user_id"] == str(person.pk)
+
+    assert client.get(reverse("accounts:sign-out")).status_code == 405
+    response = client.post(reverse("accounts:sign-out"))
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_in_page_shows_invalid_phone(client, db, sms_outbox):
+    response = client.post(reverse("accounts:sign-in"), {"phone": "12"})
+    assert response.status_code == 200
+    assert "Это не номер телефона." in response.content.decode() or "не бывает" in (
+        response.content.decode()
+    )
+    assert sms_outbox == []
+
+
+def test_sign_in_returns_to_next_page(client, person, sms_outbox):
+    target = reverse("web:my-organizations")
+    response = client.get(target)
+    assert response.status_code == 302
+    client.get(response["Location"])
+    client.post(reverse("accounts:sign-in"), {"phone": PHONE})
+    response = client.post(reverse("accounts:sign-in-code"), {"code": last_code(sms_outbox, PHONE)})
+    assert response["Location"] == target
+
+
+def test_sign_in_ignores_next_to_another_site(client, person, sms_outbox):
+    client.get(reverse("accounts:sign-in") + "?next=https://evil.example/")
+    client.post(reverse("accounts:sign-in"), {"phone": PHONE})
+    response = client.post(reverse("accounts:sign-in-code"), {"code": last_code(sms_outbox, PHONE)})
+    assert response["Location"] == reverse("web:home")
+
+
+def test_code_page_without_phone_goes_back(client, db):
+    response = client.get(reverse("accounts:sign-in-code"))
+    assert response["Location"] == reverse("accounts:sign-in")
+
+
+def test_sign_in_pages_check_csrf(db, sms_outbox):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(reverse("accounts:sign-in"), {"phone": PHONE})
+    assert response.status_code == 403
+    assert sms_outbox == []
+
+
+def test_new_application_admin_is_asked_for_name_on_the_page(client, school, sms_outbox):
+    school.admin_application_phone = PHONE
+    school.save()
+    client.post(reverse("accounts:sign-in"), {"phone": PHONE})
+    code = last_code(sms_outbox, PHONE)
+    page = client.post(reverse("accounts:sign-in-code"), {"code": code}).content.decode()
+    assert "Укажите фамилию, имя и отчество" in page
+    assert 'name="full_name"' in page
+    response = client.post(
+        reverse("accounts:sign-in-code"), {"code": code, "full_name": "Кузнецова Ольга"}
+    )
+    assert response.status_code == 302
+    assert Person.objects.get(phone=PHONE).surname == "Кузнецова"
+
+
+# --- API ----------------------------------------------------------------------------------
+
+
+def test_sign_in_by_api(client, person, school, sms_outbox):
+    make_member(school, Role.TEACHER, "Сидоров Пётр Ильич")
+    grant = RoleGrant.objects.create(
+        person=person, organization=school, role=Role.TEACHER, valid_from=timezone.now()
+    )
+    assert client.get("/api/accounts/me").status_code == 401
+
+    response = client.post(
+        "/api/accounts/sign-in/request-code",
+        {"phone": "89131234567"},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert response.json()["phone"] == PHONE
+    assert "code" not in response.json()
+
+    response = client.post(
+        "/api/accounts/sign-in/verify",
+        {"phone": PHONE, "code": last_code(sms_outbox, PHONE)},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == person.pk
+    assert body["full_name"] == "Петрова Мария Ивановна"
+    assert body["memberships"] == [
+        {
+            "organization": {
+                "id": school.pk,
+                "full_name": school.full_name,
+                "short_name": "СОШ №1",
+            },
+            "roles": [grant.role],
+        }
+    ]
+    assert client.get("/api/accounts/me").json()["id"] == person.pk
+
+
+def test_api_errors(client, person, sms_outbox):
+    response = client.post(
+        "/api/accounts/sign-in/request-code", {"phone": "123"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "phone_invalid"
+
+    client.post(
+        "/api/accounts/sign-in/request-code", {"phone": PHONE}, content_type="application/json"
+    )
+    wrong = "000000" if last_code(sms_outbox, PHONE) != "000000" else "111111"
+    response = client.post(
+        "/api/accounts/sign-in/verify",
+        {"phone": PHONE, "code": wrong},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "code_wrong"
+    assert response.json()["attempts_left"] == 4
+    assert client.get("/api/accounts/me").status_code == 401
+
+    for _ in range(2):
+        client.post(
+            "/api/accounts/sign-in/request-code", {"phone": PHONE}, content_type="application/json"
+        )
+    response = client.post(
+        "/api/accounts/sign-in/request-code", {"phone": PHONE}, content_type="application/json"
+    )
+    assert response.status_code == 429
+    assert response.json()["code"] == "rate_limited"
+    assert response.json()["retry_after"] > 0
+
+
+def test_api_sign_in_needs_csrf_token(db, person, sms_outbox):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/api/accounts/sign-in/request-code", {"phone": PHONE}, content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert sms_outbox == []
+
+    token = client.get("/api/accounts/sign-in/csrf").json()["csrf_token"]
+    response = client.post(
+        "/api/accounts/sign-in/request-code",
+        {"phone": PHONE},
+        content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 200
+    assert len(sms_outbox) == 1
