@@ -1,0 +1,49 @@
+import os
+import sys
+from contextlib import ExitStack
+from typing import IO, Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from parta.monitoring.exchange.importer import import_activity
+from parta.monitoring.exchange.reader import ExchangeError
+
+
+class Command(BaseCommand):
+    help = (
+        "Импорт истории активности из JSON Lines (формат activity-jsonl): всё или ничего; "
+        "повторный импорт того же файла ничего не меняет."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="файл .jsonl или «-» для стандартного ввода")
+        parser.add_argument("--quiet", action="store_true", help="без индикатора хода")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = options["file"]
+        with ExitStack() as stack:
+            stream: IO[bytes]
+            if path == "-":
+                stream = sys.stdin.buffer
+            else:
+                try:
+                    stream = stack.enter_context(open(path, "rb"))
+                except OSError as exc:
+                    raise CommandError(f"{path}: {exc.strerror}") from exc
+            size = os.fstat(stream.fileno()).st_size if path != "-" else None
+            bar = stack.enter_context(
+                tqdm(
+                    total=size, unit="B", unit_scale=True, file=sys.stderr, desc=path,
+                    disable=options["quiet"] or not sys.stderr.isatty(),
+                )
+            )
+            try:
+                summary = import_activity(stream, source=path, progress=bar.update)
+            except ExchangeError as exc:
+                raise CommandError(f"{path}: {exc}. Ничего не сохранено.") from exc
+        for type_name in sorted(summary.created.keys() | summary.unchanged.keys()):
+            self.stdout.write(
+                f"{type_name}: новых {summary.created[type_name]}, "
+                f"уже было {summary.unchanged[type_name]}"
+            )
