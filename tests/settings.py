@@ -17,3 +17,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.mkdtemp(prefix="parta-testdb-"), "test.sqlite3")
     }
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -1,5 +1,5 @@
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from parta.monitoring.scopes import ScopeError
 from parta.monitoring.services import open_report
@@ -71,7 +71,7 @@ class ErrorOut(Schema):
         "образованием — свой район, администраторы и учителя школы — свою школу."
     ),
 )
-def weekly_report(request: HttpRequest, query: Query[ReportQuery]) -> tuple[int, object]:
+def weekly_report(request: HttpRequest, query: Query[ReportQuery]) -> Status[object]:
     try:
         report = open_report(
             request.user,  # type: ignore[arg-type]
@@ -83,7 +83,7 @@ def weekly_report(request: HttpRequest, query: Query[ReportQuery]) -> tuple[int,
             kinds=query.kinds,
         )
     except (ScopeError, WeekError) as exc:
-        return 400, {"detail": str(exc)}
+        return Status(400, {"detail": str(exc)})
     except PermissionError as exc:
-        return 403, {"detail": str(exc)}
-    return 200, report.as_dict()
+        return Status(403, {"detail": str(exc)})
+    return Status(200, report.as_dict())

@@ -142,12 +142,13 @@ class ReportAccessRights:
                 "district", district=District.objects.get(pk=min(self.district_ids)), kinds=kinds
             )
         if self.organization_ids:
-            return Scope(
-                "organization",
-                organization=Organization.objects.get(pk=min(self.organization_ids)),
-                kinds=kinds,
+            # A head is also a teacher of the authority (the letter); their school comes first.
+            own = sorted(
+                Organization.objects.filter(pk__in=self.organization_ids),
+                key=lambda org: (org.kind != Organization.Kind.SCHOOL, org.full_name, org.pk),
             )
-        raise ScopeError(_("У вас нет доступа к отчётам."))
+            return Scope("organization", organization=own[0], kinds=kinds)
+        raise PermissionError(_("У вас нет доступа к отчётам."))
 
 
 def report_access_rights(person: Person, when: datetime) -> ReportAccessRights:
