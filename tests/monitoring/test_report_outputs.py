@@ -1,4 +1,4 @@
-"""`parta report`, the API and the downloads all give the engine's numbers, to the people allowed."""
+"""`parta report`, the API and the downloads give the engine's numbers to those allowed."""
 
 import csv
 import io
