@@ -158,3 +158,18 @@ def test_admin_adds_a_person_with_normalised_phone_and_no_password(client, opera
     assert person.phone == "+79137654321"
     assert not person.has_usable_password()
     assert not AuditEntry.objects.filter(subject=person).exists()
+
+
+def test_operator_signs_in_by_phone_and_reaches_the_back_office(client, operator, sms_outbox):
+    from tests.accounts.conftest import last_code
+
+    client.post(reverse("accounts:sign-in"), {"phone": operator.phone})
+    client.post(reverse("accounts:sign-in-code"), {"code": last_code(sms_outbox, operator.phone)})
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert reverse("admin:index") in client.get("/").content.decode()
+
+
+def test_sign_in_errors_in_english(client, db):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.post(reverse("accounts:sign-in"), {"phone": "12"}).content.decode()
+    assert "No such phone number exists." in page
