@@ -1,6 +1,14 @@
 import pytest
+from django.utils import translation
 
 from tests.factories import make_district, make_org
+
+
+@pytest.fixture(autouse=True)
+def russian():
+    """Each test starts in Russian: a page visited in English leaves the thread's language set."""
+    with translation.override("ru"):
+        yield
 
 
 @pytest.fixture
