@@ -1,6 +1,5 @@
 """The root JSON API (django-ninja); each app mounts its router here. Schema: /api/openapi.json."""
 
-from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 

@@ -42,7 +42,9 @@ class Person(AbstractBaseUser, PermissionsMixin):
     name = models.CharField(_("имя"), max_length=100, blank=True)
     patronymic = models.CharField(_("отчество"), max_length=100, blank=True)
     email = models.EmailField(_("эл. почта"), blank=True)
-    external_id = models.CharField(_("внешний id"), max_length=100, unique=True, null=True, blank=True)
+    external_id = models.CharField(
+        _("внешний id"), max_length=100, unique=True, null=True, blank=True
+    )
     is_staff = models.BooleanField(
         _("оператор платформы"), default=False,
         help_text=_("Доступ к бэк-офису оператора (служба поддержки)."),
@@ -50,7 +52,7 @@ class Person(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("активен"), default=True)
     date_joined = models.DateTimeField(_("зарегистрирован"), default=timezone.now)
 
-    objects: ClassVar[PersonManager] = PersonManager()  # type: ignore[assignment]
+    objects: ClassVar[PersonManager] = PersonManager()
 
     USERNAME_FIELD = "phone"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["surname", "name"]
@@ -130,12 +132,9 @@ class RoleGrant(models.Model):
     def __str__(self) -> str:
         return f"{self.person} — {self.get_role_display()} ({self.organization})"
 
-    def held_at(self, when: Any) -> bool:
-        return self.valid_from <= when and (self.valid_to is None or when < self.valid_to)
-
 
 class ClassEnrolment(models.Model):
-    """A student belongs to a class over [valid_from, valid_to); moving closes one and opens another."""
+    """A student in a class over [valid_from, valid_to); a move closes one and opens another."""
 
     student = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="enrolments")
     school_class = models.ForeignKey(
@@ -158,6 +157,9 @@ class ClassEnrolment(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.student} в {self.school_class}"
+
 
 class ParentLink(models.Model):
     parent = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="child_links")
@@ -171,6 +173,9 @@ class ParentLink(models.Model):
             models.UniqueConstraint(fields=["parent", "child"], name="parent_link_unique"),
             models.CheckConstraint(condition=~Q(parent=F("child")), name="parent_is_not_child"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.parent} → {self.child}"
 
     def clean(self) -> None:
         if self.parent_id is not None and self.parent_id == self.child_id:
@@ -197,6 +202,9 @@ class AuditEntry(models.Model):
         verbose_name = _("запись журнала")
         verbose_name_plural = _("журнал действий")
         ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
 
 
 class SignInCode(models.Model):

@@ -18,7 +18,9 @@ class Region(models.Model):
     name = models.CharField(_("название"), max_length=200)
     code = models.CharField(_("код"), max_length=20, blank=True)
     time_zone = models.CharField(_("часовой пояс"), max_length=64, validators=[validate_time_zone])
-    external_id = models.CharField(_("внешний id"), max_length=100, unique=True, null=True, blank=True)
+    external_id = models.CharField(
+        _("внешний id"), max_length=100, unique=True, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("регион")
@@ -36,7 +38,9 @@ class Region(models.Model):
 class District(models.Model):
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="districts")
     name = models.CharField(_("название"), max_length=200)
-    external_id = models.CharField(_("внешний id"), max_length=100, unique=True, null=True, blank=True)
+    external_id = models.CharField(
+        _("внешний id"), max_length=100, unique=True, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("район")
@@ -70,7 +74,9 @@ class Organization(models.Model):
     admin_application_phone = models.CharField(
         _("телефон администратора из заявки"), max_length=20, blank=True, db_index=True
     )
-    external_id = models.CharField(_("внешний id"), max_length=100, unique=True, null=True, blank=True)
+    external_id = models.CharField(
+        _("внешний id"), max_length=100, unique=True, null=True, blank=True
+    )
     created_at = models.DateTimeField(_("создана"), auto_now_add=True)
 
     class Meta:
@@ -117,7 +123,9 @@ class SchoolClass(models.Model):
         _("учебный год (год начала)"), null=True, blank=True
     )
     is_staff_class = models.BooleanField(_("класс учителей"), default=False)
-    external_id = models.CharField(_("внешний id"), max_length=100, unique=True, null=True, blank=True)
+    external_id = models.CharField(
+        _("внешний id"), max_length=100, unique=True, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("класс")
