@@ -92,8 +92,8 @@ def test_a_move_not_after_the_enrolment_is_refused(student, class_5a, class_5b, 
     assert refused.value.code == "move_before_enrolment"
     shown = local(at).strftime("%d.%m.%Y %H:%M:%S")
     assert refused.value.message == (
-        f"Перевод Петров Илья Сергеевич в класс 5Б на {shown} невозможен: в класс 5А "
-        "он(а) зачислен(а) только 01.09.2026 08:00:00. Перевод должен быть позже зачисления."
+        f"Петров Илья Сергеевич: перевод в класс 5Б на {shown} невозможен — в классе 5А "
+        "ученик числится только с 01.09.2026 08:00:00. Перевод должен быть позже зачисления."
     )
     assert enrolments(student) == [("5А", local("2026-09-01 08:00"), None)]
 

@@ -438,7 +438,7 @@ def test_revoking_before_the_start_is_refused(school, teacher):
 
     assert refused.value.code == "not_started"
     assert refused.value.message == (
-        "Роль «учитель» у Кузнецова Мария Ивановна в организации «СОШ №1» начинается только "
+        "Кузнецова Мария Ивановна: роль «учитель» в организации «СОШ №1» начинается только "
         "01.12.2026 08:00:00; отозвать её на 18.11.2026 12:00:00, раньше начала, нельзя."
     )
     assert refused_at_start.value.code == "empty_interval"
@@ -461,7 +461,7 @@ def test_revoking_twice_is_refused_and_the_first_end_stays(school, teacher):
     assert later.value.code == now.value.code == "nothing_to_revoke"
     assert backdated.value.code == "already_ended"
     assert backdated.value.message == (
-        "Роль «учитель» у Кузнецова Мария Ивановна в организации «СОШ №1» уже закрыта "
+        "Кузнецова Мария Ивановна: роль «учитель» в организации «СОШ №1» уже закрыта "
         "(с 01.09.2026 00:00:00 по 18.11.2026 12:00:00); задним числом её окончание не "
         "переносится — история не переписывается."
     )

@@ -215,7 +215,7 @@ def _close_grant(
         if upcoming is not None:
             raise RoleError(
                 _(
-                    "Роль «%(role)s» у %(person)s в организации «%(org)s» начинается только "
+                    "%(person)s: роль «%(role)s» в организации «%(org)s» начинается только "
                     "%(start)s; отозвать её на %(when)s, раньше начала, нельзя."
                 )
                 % {**names, "start": _moment(upcoming.valid_from, organization)},
@@ -241,7 +241,7 @@ def _close_grant(
     if grant.valid_to is not None and when < now:
         raise RoleError(
             _(
-                "Роль «%(role)s» у %(person)s в организации «%(org)s» уже закрыта "
+                "%(person)s: роль «%(role)s» в организации «%(org)s» уже закрыта "
                 "(%(interval)s); задним числом её окончание не переносится — история "
                 "не переписывается."
             )
@@ -326,8 +326,9 @@ def enrol_student(
     if current is not None and when <= current.valid_from:
         raise ValidationError(
             _(
-                "Перевод %(student)s в класс %(new)s на %(when)s невозможен: в класс "
-                "%(old)s он(а) зачислен(а) только %(since)s. Перевод должен быть позже зачисления."
+                "%(student)s: перевод в класс %(new)s на %(when)s невозможен — в классе "
+                "%(old)s ученик числится только с %(since)s. Перевод должен быть позже "
+                "зачисления."
             )
             % {
                 "student": student,
