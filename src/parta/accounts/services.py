@@ -411,7 +411,7 @@ def import_role_grants(grants: Sequence[RoleGrant]) -> list[RoleGrant]:
             if grant.valid_to is not None:
                 _aware(grant.valid_to, _("Окончание роли указано без часового пояса."))
         except RoleError as exc:
-            raise RoleGrantConflict(exc.message, code=exc.code or "", index=index) from None
+            raise RoleGrantConflict(str(exc.message), code=exc.code or "", index=index) from None
         if grant.valid_to is not None and grant.valid_to <= grant.valid_from:
             raise RoleGrantConflict(
                 _("Окончание роли должно быть позже её начала."),
