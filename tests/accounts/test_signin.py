@@ -9,6 +9,7 @@ from django.utils import timezone
 from parta.accounts import sms
 from parta.accounts.models import AuditEntry, Person, Role, RoleGrant, SignInCode
 from parta.accounts.selectors import holds_role
+from parta.accounts.services import revoke_role
 from parta.accounts.signin import SignInError, request_code, verify_code
 from tests.accounts.conftest import last_code
 from tests.factories import make_member, make_person
@@ -203,6 +204,18 @@ def test_existing_admin_is_not_granted_again(school, sms_outbox):
     school.save()
     request_code(admin.phone, IP)
     verify_code(admin.phone, last_code(sms_outbox, admin.phone), IP)
+    assert RoleGrant.objects.filter(person=admin, role=Role.ADMIN).count() == 1
+    assert not AuditEntry.objects.filter(action="role.admin_auto_granted").exists()
+
+
+def test_revoked_admin_is_not_restored_by_signing_in_again(school, sms_outbox):
+    admin = make_member(school, Role.ADMIN, "Кузнецова Ольга Сергеевна")
+    school.admin_application_phone = admin.phone
+    school.save()
+    revoke_role(admin, school, Role.ADMIN)
+    request_code(admin.phone, IP)
+    verify_code(admin.phone, last_code(sms_outbox, admin.phone), IP)
+    assert not holds_role(admin, school, Role.ADMIN, timezone.now())
     assert RoleGrant.objects.filter(person=admin, role=Role.ADMIN).count() == 1
     assert not AuditEntry.objects.filter(action="role.admin_auto_granted").exists()
 

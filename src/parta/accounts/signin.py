@@ -34,7 +34,7 @@ from django.utils.translation import ngettext
 
 from parta.accounts.models import Person, Role, SignInCode
 from parta.accounts.phones import normalize_phone
-from parta.accounts.selectors import holds_role
+from parta.accounts.selectors import role_history
 from parta.accounts.services import RoleError, create_person, grant_role, record_audit
 from parta.accounts.sms import SmsError, get_sms_backend
 from parta.structure.models import Organization
@@ -219,7 +219,10 @@ def _grant_application_admin_roles(
     person: Person, organizations: list[Organization], now: datetime
 ) -> None:
     for organization in organizations:
-        if holds_role(person, organization, Role.ADMIN, now):
+        # The application phone makes its owner admin once. An admin whose role was
+        # revoked is not restored by signing in again: a new admin comes through an
+        # admin-change request, which also replaces the application phone.
+        if role_history(person, organization).filter(role=Role.ADMIN).exists():
             continue
         try:
             grant_role(
