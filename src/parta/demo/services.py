@@ -266,8 +266,7 @@ def _seed_school_people(school: Organization, plan: SchoolPlan, names: NameSourc
     batch = _PeopleBatch(block=plan.number)
     # The first phone of the block is the one from the connection application.
     batch.add(f"{plan.key}:admin", names.person(names.sex()), Role.ADMIN)
-    head_name = names.person(names.sex())
-    batch.add(f"{plan.key}:head", head_name, Role.ADMIN, Role.TEACHER)
+    batch.add(f"{plan.key}:head", names.person(names.sex()), Role.ADMIN, Role.TEACHER)
     batch.add(f"{plan.key}:staff", names.person("f"), Role.STAFF)
     teacher_ids = [
         batch.add(
@@ -284,22 +283,19 @@ def _seed_school_people(school: Organization, plan: SchoolPlan, names: NameSourc
         )
     )
     leaders = dict(zip((c.pk for c in classes), rng.sample(teacher_ids, len(classes)), strict=True))
-    families: list[Family] = []
-    family_ids: dict[int, list[str]] = {}  # id(family) → its parents' external ids
+    families: list[tuple[Family, list[str]]] = []  # with their parents' external ids
     for school_class in classes:
         for n in range(1, rng.randint(5, 8) + 1):
             # About one child in five has a brother or sister already at this school.
             if families and rng.random() < 0.2:
-                family = rng.choice(families)
+                family, parents = rng.choice(families)
             else:
                 family = names.family()
-                families.append(family)
-                parents = [batch.add(f"{plan.key}:parent:{len(families)}:mother", family.mother,
-                                     Role.PARENT)]  # fmt: skip
+                key = f"{plan.key}:parent:{len(families) + 1}"
+                parents = [batch.add(f"{key}:mother", family.mother, Role.PARENT)]
                 if rng.random() < 0.6:
-                    parents.append(batch.add(f"{plan.key}:parent:{len(families)}:father",
-                                             family.father, Role.PARENT))  # fmt: skip
-                family_ids[id(family)] = parents
+                    parents.append(batch.add(f"{key}:father", family.father, Role.PARENT))
+                families.append((family, parents))
             # Children get a phone of their own from the fifth grade.
             student_id = batch.add(
                 f"{plan.key}:student:{school_class.name}:{n}",
@@ -308,7 +304,7 @@ def _seed_school_people(school: Organization, plan: SchoolPlan, names: NameSourc
                 phone=(school_class.grade or 0) >= 5,
             )
             batch.enrolments.append((student_id, school_class))
-            batch.parent_links += [(parent, student_id) for parent in family_ids[id(family)]]
+            batch.parent_links += [(parent, student_id) for parent in parents]
 
     if plan.number == 1:
         _give_demo_phones(batch, classes, leaders)
@@ -316,7 +312,7 @@ def _seed_school_people(school: Organization, plan: SchoolPlan, names: NameSourc
     for school_class in classes:
         school_class.class_teacher = people[leaders[school_class.pk]]
     SchoolClass.objects.bulk_update(classes, ["class_teacher"])
-    school.head_full_name = " ".join((head_name.surname, head_name.name, head_name.patronymic))
+    school.head_full_name = people[head_id].full_name
     school.save(update_fields=["head_full_name"])
     return people[head_id]
 
