@@ -15,9 +15,11 @@ api = NinjaAPI(
 def _mount() -> None:
     from parta.accounts.api import router as accounts_router
     from parta.monitoring.api import router as monitoring_router
+    from parta.realtime.api import router as realtime_router
 
     api.add_router("/accounts", accounts_router)
     api.add_router("/monitoring", monitoring_router)
+    api.add_router("/realtime", realtime_router)
 
 
 _mount()

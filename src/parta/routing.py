@@ -1,5 +1,11 @@
-"""WebSocket routes; the realtime app adds its consumer here."""
+"""WebSocket routes."""
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from parta.realtime.consumers import PersonEventsConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/events/", PersonEventsConsumer.as_asgi()),
+]

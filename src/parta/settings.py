@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "channels",
     "parta.structure",
     "parta.accounts",
+    "parta.realtime",
     "parta.messaging",
     "parta.calls",
     "parta.monitoring",
@@ -104,7 +105,11 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # The prefix keeps two instances sharing one Redis apart (like the cache's).
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": os.environ.get("PARTA_CHANNELS_PREFIX", "parta"),
+            },
         }
     }
     CACHES = {

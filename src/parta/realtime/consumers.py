@@ -1,0 +1,138 @@
+"""The WebSocket at /ws/events/: a signed-in person's events, caught up from the log, then live.
+
+Protocol, JSON both ways:
+  client → {"type": "resume", "after": N or null}   (or ?after=N in the URL), {"type": "ping"}
+  server → {"type": "event", "seq", "kind", "payload", "at"}, {"type": "ready", "seq"} after
+           each resume, {"type": "resync", "seq"}, {"type": "pong"}, {"type": "error", "detail"}
+"""
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
+
+from parta.realtime.selectors import catch_up
+from parta.realtime.services import person_group
+
+NOT_SIGNED_IN = 4401
+GONE_SILENT = 4408
+# The page pings every 25 s; after three missed pings the connection is taken for dead.
+SILENCE_LIMIT = 75.0
+
+
+def _parse_after(value: object) -> int | None:
+    """A sequence number from the client; ValueError when it is not one."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isdecimal():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ValueError(value)
+
+
+class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
+    """Joins the person's group before reading the log, so an event committed after the read
+    still arrives live. Live events that come before the client has said where it stands
+    wait; a live event at or below the last number sent is a duplicate and is dropped; one
+    that skips a number (channel layers deliver at most once) triggers a catch-up from the
+    log. Messages are handled one at a time, so a catch-up never interleaves with live ones.
+    """
+
+    group: str | None = None
+    watchdog: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        # Accept first: a refused handshake reaches the page as a bare failure, while the
+        # 4401 close code tells it to stop retrying.
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=NOT_SIGNED_IN)
+            return
+        self.person = user
+        self.last_sent: int | None = None
+        self.waiting: list[dict[str, Any]] = []
+        self.heard_at = asyncio.get_running_loop().time()
+        self.group = person_group(user.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.watchdog = asyncio.create_task(self._close_when_silent())
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        if "after" in query:
+            await self._resume(query["after"][-1])
+
+    async def disconnect(self, code: int) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            await self._error(_("Ожидается JSON."))
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        self.heard_at = asyncio.get_running_loop().time()
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ping":
+            # A ping is also a small poll: it recovers a lost event that nothing followed.
+            if self.last_sent is not None:
+                await self._catch_up(self.last_sent)
+            await self.send_json({"type": "pong"})
+        elif kind == "resume":
+            await self._resume(content.get("after"))
+        else:
+            await self._error(_("Неизвестное сообщение: ожидается resume или ping."))
+
+    async def person_event(self, message: dict[str, Any]) -> None:
+        """A live event from the channel layer (services.publish)."""
+        event = message["event"]
+        if self.last_sent is None:
+            self.waiting.append(event)
+        elif event["seq"] == self.last_sent + 1:
+            await self.send_json(event)
+            self.last_sent = event["seq"]
+        elif event["seq"] > self.last_sent:
+            await self._catch_up(self.last_sent)
+
+    async def _resume(self, raw_after: object) -> None:
+        try:
+            after = _parse_after(raw_after)
+        except ValueError:
+            await self._error(_("after должен быть неотрицательным целым числом."))
+            return
+        await self._catch_up(after)
+        await self.send_json({"type": "ready", "seq": self.last_sent})
+        waiting, self.waiting = self.waiting, []
+        for event in waiting:
+            await self.person_event({"event": event})
+
+    async def _catch_up(self, after: int | None) -> None:
+        more = True
+        while more:
+            result = await database_sync_to_async(catch_up)(self.person, after)
+            if result.resync:
+                await self.send_json({"type": "resync", "seq": result.seq})
+            for event in result.events:
+                await self.send_json(event.as_message())
+            self.last_sent = after = result.seq
+            more = result.more
+
+    async def _close_when_silent(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(SILENCE_LIMIT / 3)
+            if loop.time() - self.heard_at > SILENCE_LIMIT:
+                await self.close(code=GONE_SILENT)
+                return
+
+    async def _error(self, detail: str) -> None:
+        await self.send_json({"type": "error", "detail": detail})

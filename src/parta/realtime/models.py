@@ -1,0 +1,52 @@
+"""Each person's event log: what their open tabs are told, numbered so nothing is lost."""
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EventCursor(models.Model):
+    """The last sequence number handed out to a person (see services.publish)."""
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("счётчик событий")
+        verbose_name_plural = _("счётчики событий")
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.last_seq}"
+
+
+class PersonEvent(models.Model):
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveBigIntegerField(_("номер"))
+    kind = models.CharField(_("вид"), max_length=64)
+    payload = models.JSONField(_("данные"), default=dict, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("создано"), db_index=True)
+
+    class Meta:
+        verbose_name = _("событие")
+        verbose_name_plural = _("события")
+        ordering = ["person_id", "seq"]
+        # The unique constraint's index also serves "this person's events after seq N".
+        constraints = [
+            models.UniqueConstraint(fields=["person", "seq"], name="person_event_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}#{self.seq} {self.kind}"
+
+    def as_message(self) -> dict[str, object]:
+        """The event as it travels: through the channel layer, the socket and the API."""
+        return {
+            "type": "event",
+            "seq": self.seq,
+            "kind": self.kind,
+            "payload": self.payload,
+            "at": self.created_at.isoformat(),
+        }
