@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -16,6 +18,8 @@ class Conversation(models.Model):
         PARENTS = "parents", _("чат с родителями")
         STAFF = "staff", _("чат сотрудников")
         OTHER = "other", _("другой")
+        DIRECT = "direct", _("личная переписка")
+        INFO = "info", _("общешкольный канал")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="conversations"
@@ -60,6 +64,8 @@ class ConversationMember(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
+    # Message ids only grow, so "read up to id N" is the whole read state of a person.
+    read_up_to = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("участник беседы")
@@ -92,6 +98,12 @@ class Message(models.Model):
     edited_at = models.DateTimeField(_("изменено"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("удалено"), null=True, blank=True)
     is_service = models.BooleanField(_("служебное"), default=False)
+    # Why a service notice was written (joined, left, call started); empty for messages.
+    service_kind = models.CharField(max_length=20, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    pinned_at = models.DateTimeField(_("закреплено"), null=True, blank=True)
     reply_to = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
     )
@@ -117,3 +129,48 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} @ {self.written_at:%Y-%m-%d %H:%M}"
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    # The stored name never comes from the sender: only the checked extension does.
+    return f"attachments/{attachment.conversation_id}/{uuid.uuid4().hex}{attachment.extension}"
+
+
+def preview_path(attachment: "Attachment", filename: str) -> str:
+    return f"attachments/{attachment.conversation_id}/{uuid.uuid4().hex}.preview.jpg"
+
+
+class Attachment(models.Model):
+    """A file uploaded into a conversation, then sent with one message."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("изображение")
+        DOCUMENT = "document", _("документ")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message, on_delete=models.PROTECT, null=True, blank=True, related_name="attachments"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    content_type = models.CharField(max_length=100)
+    extension = models.CharField(max_length=10)
+    original_name = models.CharField(_("имя файла"), max_length=255)
+    size = models.PositiveBigIntegerField(_("размер, байт"))
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    preview = models.FileField(upload_to=preview_path, max_length=300, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("вложение")
+        verbose_name_plural = _("вложения")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name

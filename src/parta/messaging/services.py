@@ -1,20 +1,106 @@
-"""Writes about conversations and messages. Each function is one transaction."""
+"""Writes about conversations and messages. Each function is one transaction.
+
+Every change publishes an event to the conversation's current members through
+parta.realtime; realtime sends it once the transaction commits, so nobody hears
+of a message that was not stored.
+"""
 
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from parta.accounts.models import Person
-from parta.accounts.selectors import roles_at
-from parta.messaging.models import Conversation, ConversationMember, Message
+from parta.accounts.models import Person, Role
+from parta.accounts.selectors import parents_of, roles_at, students_in_class
+from parta.accounts.services import record_audit
+from parta.messaging.attachments import check_size, image_preview, sniff
+from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
+from parta.messaging.selectors import (
+    STAFF_ROLES,
+    conversation_data,
+    is_staff_only,
+    may_join,
+    may_moderate,
+    may_post,
+    member_ids,
+    membership,
+    message_data,
+)
 from parta.messaging.signals import messages_written
+from parta.realtime.services import publish
 from parta.structure.models import Organization, SchoolClass
 
 MAX_MESSAGE_LENGTH = 10_000
+MAX_ATTACHMENTS = 10
+
+
+class ServiceNotice:
+    """Kinds of service messages: stored with is_service=True, never counted (spec)."""
+
+    JOINED = "joined"
+    LEFT = "left"
+    CALL_STARTED = "call_started"
+    NOTICE = "notice"  # any other, its text says what happened
+
+
+def _publish_to_members(conversation: Conversation, kind: str, payload: dict) -> None:
+    publish(member_ids(conversation), kind, payload)
+
+
+def _publish_message(kind: str, message: Message) -> None:
+    _publish_to_members(message.conversation, kind, {"message": message_data(message)})
+
+
+# ---------------------------------------------------------------- conversations
+
+
+def _check_creator(
+    creator: Person,
+    organization: Organization,
+    kind: str,
+    purpose: str,
+    school_class: SchoolClass | None,
+    moment: datetime,
+) -> set[str]:
+    roles = roles_at(creator, organization, moment)
+    if not roles:
+        raise PermissionDenied(_("Создавать беседы могут только участники организации."))
+    if purpose == Conversation.Purpose.DIRECT:
+        return roles
+    if kind == Conversation.Kind.CHANNEL:
+        if not roles & {Role.ADMIN, Role.TEACHER}:
+            raise PermissionDenied(_("Канал может создать администратор или учитель."))
+    elif not roles & STAFF_ROLES:
+        # Students and parents write in chats they are added to and in direct chats only.
+        raise PermissionDenied(
+            _("Ученики и родители не создают групповые чаты; начните личную переписку.")
+        )
+    if purpose == Conversation.Purpose.CLASS and not roles & {Role.TEACHER, Role.ADMIN}:
+        raise PermissionDenied(_("Чат класса создаёт учитель."))
+    if purpose == Conversation.Purpose.PARENTS:
+        if school_class is None:
+            raise ValidationError(_("Для чата с родителями выберите класс."))
+        if school_class.class_teacher_id != creator.pk and Role.ADMIN not in roles:
+            raise PermissionDenied(_("Чат с родителями класса создаёт его классный руководитель."))
+    return roles
+
+
+def _check_new_member(conversation: Conversation, person: Person, moment: datetime) -> None:
+    if not may_join(person, conversation, moment):
+        if is_staff_only(conversation) and roles_at(person, conversation.organization, moment):
+            raise PermissionDenied(
+                _("%(name)s: в беседу сотрудников нельзя добавить учеников и родителей.")
+                % {"name": person.full_name}
+            )
+        raise PermissionDenied(
+            _("%(name)s не состоит в организации «%(org)s».")
+            % {"name": person.full_name, "org": conversation.organization}
+        )
 
 
 @transaction.atomic
@@ -29,16 +115,36 @@ def create_conversation(
     members: Iterable[Person] = (),
     at: datetime | None = None,
 ) -> Conversation:
-    """A chat or channel of `organization`; the creator must hold a role there now."""
+    """A chat or channel of `organization`, by the roles the creator holds there now.
+
+    A class chat brings in the class's students and a parents' chat their parents in the
+    same step; every member must belong to the organization at that moment.
+    """
     moment = at or timezone.now()
-    if not roles_at(creator, organization, moment):
-        raise PermissionDenied(_("Создавать беседы могут только участники организации."))
     if not title.strip():
         raise ValidationError(_("У беседы должно быть название."))
     if kind not in Conversation.Kind.values or purpose not in Conversation.Purpose.values:
         raise ValidationError(_("Неизвестный вид или назначение беседы."))
+    channel = kind == Conversation.Kind.CHANNEL
+    chat_only = (
+        Conversation.Purpose.CLASS,
+        Conversation.Purpose.PARENTS,
+        Conversation.Purpose.DIRECT,
+    )
+    if (channel and purpose in chat_only) or (not channel and purpose == Conversation.Purpose.INFO):
+        raise ValidationError(_("Такого назначения у этого вида беседы не бывает."))
     if school_class is not None and school_class.organization_id != organization.pk:
         raise ValidationError(_("Класс принадлежит другой организации."))
+    _check_creator(creator, organization, kind, purpose, school_class, moment)
+    people = {p.pk: p for p in members if p.pk != creator.pk}
+    if school_class is not None and purpose == Conversation.Purpose.CLASS:
+        people.update({p.pk: p for p in students_in_class(school_class, moment)})
+    if school_class is not None and purpose == Conversation.Purpose.PARENTS:
+        for student in students_in_class(school_class, moment):
+            people.update({p.pk: p for p in parents_of(student)})
+    people.pop(creator.pk, None)
+    if purpose == Conversation.Purpose.DIRECT and len(people) != 1:
+        raise ValidationError(_("Личная переписка — ровно с одним человеком."))
     conversation = Conversation.objects.create(
         organization=organization,
         kind=kind,
@@ -48,21 +154,258 @@ def create_conversation(
         created_by=creator,
         created_at=moment,
     )
-    owner_role = ConversationMember.Role.OWNER
+    for person in people.values():
+        _check_new_member(conversation, person, moment)
     ConversationMember.objects.create(
-        conversation=conversation, person=creator, role=owner_role, joined_at=moment
+        conversation=conversation,
+        person=creator,
+        role=ConversationMember.Role.OWNER,
+        joined_at=moment,
     )
     ConversationMember.objects.bulk_create(
         ConversationMember(conversation=conversation, person=person, joined_at=moment)
-        for person in {p.pk: p for p in members if p.pk != creator.pk}.values()
+        for person in people.values()
+    )
+    _publish_to_members(
+        conversation, "conversation.created", {"conversation": conversation_data(conversation)}
     )
     return conversation
 
 
+@transaction.atomic
+def start_direct_chat(
+    person: Person, other: Person, organization: Organization, *, at: datetime | None = None
+) -> Conversation:
+    """The open direct chat of the two in this organization, made if there is none yet."""
+    moment = at or timezone.now()
+    if other.pk == person.pk:
+        raise ValidationError(_("Нельзя начать переписку с самим собой."))
+    existing = (
+        Conversation.objects.filter(
+            organization=organization,
+            purpose=Conversation.Purpose.DIRECT,
+            deleted_at__isnull=True,
+            members__person=person,
+            members__left_at__isnull=True,
+        )
+        .filter(members__person=other, members__left_at__isnull=True)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    # Only people of the same school at this moment: a student meets no strangers here.
+    if not roles_at(other, organization, moment):
+        raise PermissionDenied(
+            _("%(name)s не состоит в организации «%(org)s».")
+            % {"name": other.full_name, "org": organization}
+        )
+    return create_conversation(
+        person,
+        organization,
+        title=f"{person.full_name} — {other.full_name}",
+        purpose=Conversation.Purpose.DIRECT,
+        members=[other],
+        at=moment,
+    )
+
+
 def is_member(person: Person, conversation: Conversation) -> bool:
-    return ConversationMember.objects.filter(
-        conversation=conversation, person=person, left_at__isnull=True
-    ).exists()
+    return membership(person, conversation) is not None
+
+
+def _require_moderator(person: Person, conversation: Conversation, moment: datetime) -> None:
+    if not may_moderate(person, conversation, moment):
+        raise PermissionDenied(
+            _("Это могут только администратор школы, владелец и модераторы беседы.")
+        )
+
+
+@transaction.atomic
+def add_members(
+    conversation: Conversation,
+    people: Iterable[Person],
+    *,
+    by: Person,
+    at: datetime | None = None,
+) -> list[ConversationMember]:
+    """Add people (each must belong to the school now); each gets a «joined» notice."""
+    moment = at or timezone.now()
+    if conversation.deleted_at is not None:
+        raise ValidationError(_("Беседа удалена."))
+    if conversation.purpose == Conversation.Purpose.DIRECT:
+        raise ValidationError(_("В личную переписку нельзя добавить участников."))
+    _require_moderator(by, conversation, moment)
+    added = []
+    for person in {p.pk: p for p in people}.values():
+        if membership(person, conversation) is not None:
+            continue
+        _check_new_member(conversation, person, moment)
+        added.append(_join(conversation, person, moment))
+    return added
+
+
+def _join(conversation: Conversation, person: Person, moment: datetime) -> ConversationMember:
+    member = ConversationMember.objects.create(
+        conversation=conversation, person=person, joined_at=moment
+    )
+    _publish_to_members(
+        conversation,
+        "conversation.member_joined",
+        {"conversation": conversation_data(conversation), "person_id": person.pk},
+    )
+    post_service_notice(conversation, person, ServiceNotice.JOINED, at=moment)
+    return member
+
+
+@transaction.atomic
+def join_channel(
+    person: Person, conversation: Conversation, *, at: datetime | None = None
+) -> ConversationMember:
+    """A person of the school subscribes to one of its channels."""
+    moment = at or timezone.now()
+    if conversation.kind != Conversation.Kind.CHANNEL or conversation.deleted_at is not None:
+        raise ValidationError(_("Присоединиться самому можно только к каналу."))
+    existing = membership(person, conversation)
+    if existing is not None:
+        return existing
+    _check_new_member(conversation, person, moment)
+    return _join(conversation, person, moment)
+
+
+@transaction.atomic
+def remove_member(
+    conversation: Conversation, person: Person, *, by: Person, at: datetime | None = None
+) -> ConversationMember:
+    """Leave (by oneself) or remove; access ends with this transaction."""
+    moment = at or timezone.now()
+    if by.pk != person.pk:
+        _require_moderator(by, conversation, moment)
+    member = (
+        ConversationMember.objects.select_for_update()
+        .filter(conversation=conversation, person=person, left_at__isnull=True)
+        .first()
+    )
+    if member is None:
+        raise ValidationError(_("%(name)s не участник беседы.") % {"name": person.full_name})
+    post_service_notice(conversation, person, ServiceNotice.LEFT, at=moment)
+    everyone = member_ids(conversation)
+    member.left_at = moment
+    member.save(update_fields=["left_at"])
+    if by.pk != person.pk:
+        record_audit(
+            "conversation_member_removed",
+            actor=by,
+            organization=conversation.organization,
+            subject=person,
+            conversation=conversation.pk,
+        )
+    # The removed person hears of it too, so their open tabs drop the conversation.
+    publish(
+        everyone,
+        "conversation.member_left",
+        {"conversation": conversation_data(conversation), "person_id": person.pk},
+    )
+    return member
+
+
+@transaction.atomic
+def set_member_role(
+    conversation: Conversation,
+    person: Person,
+    role: str,
+    *,
+    by: Person,
+    at: datetime | None = None,
+) -> ConversationMember:
+    """Appoint (or relieve) a moderator, or a channel's author; by an admin or the owner."""
+    moment = at or timezone.now()
+    appointer = membership(by, conversation)
+    is_owner = appointer is not None and appointer.role == ConversationMember.Role.OWNER
+    if not is_owner and Role.ADMIN not in roles_at(by, conversation.organization, moment):
+        raise PermissionDenied(_("Назначать может администратор школы или владелец беседы."))
+    allowed = [ConversationMember.Role.MEMBER, ConversationMember.Role.MODERATOR]
+    if conversation.kind == Conversation.Kind.CHANNEL:
+        allowed.append(ConversationMember.Role.AUTHOR)
+    if role not in allowed:
+        raise ValidationError(_("Такую роль в этой беседе назначить нельзя."))
+    member = membership(person, conversation)
+    if member is None:
+        raise ValidationError(_("%(name)s не участник беседы.") % {"name": person.full_name})
+    if member.role == ConversationMember.Role.OWNER:
+        raise ValidationError(_("Роль владельца беседы не меняется."))
+    member.role = role
+    member.save(update_fields=["role"])
+    _publish_to_members(
+        conversation,
+        "conversation.member_role",
+        {"conversation_id": conversation.pk, "person_id": person.pk, "role": role},
+    )
+    return member
+
+
+@transaction.atomic
+def set_read_only(
+    conversation: Conversation, read_only: bool, *, by: Person, at: datetime | None = None
+) -> Conversation:
+    """In a read-only chat only the owner, moderators and admins write."""
+    _require_moderator(by, conversation, at or timezone.now())
+    conversation.is_read_only = read_only
+    conversation.save(update_fields=["is_read_only"])
+    _publish_to_members(
+        conversation, "conversation.updated", {"conversation": conversation_data(conversation)}
+    )
+    return conversation
+
+
+@transaction.atomic
+def delete_conversation(
+    conversation: Conversation, *, by: Person, at: datetime | None = None
+) -> Conversation:
+    moment = at or timezone.now()
+    if conversation.created_by_id != by.pk and Role.ADMIN not in roles_at(
+        by, conversation.organization, moment
+    ):
+        raise PermissionDenied(_("Удалить беседу может её создатель или администратор."))
+    if conversation.deleted_at is None:
+        conversation.deleted_at = moment
+        conversation.save(update_fields=["deleted_at"])
+        _publish_to_members(
+            conversation, "conversation.deleted", {"conversation_id": conversation.pk}
+        )
+    return conversation
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _store(
+    author: Person,
+    conversation: Conversation,
+    text: str,
+    *,
+    moment: datetime,
+    idempotency_key: str | None,
+    reply_to: Message | None,
+    service_kind: str = "",
+) -> tuple[Message, bool]:
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation,
+                organization_id=conversation.organization_id,
+                author=author,
+                written_at=moment,
+                text=text,
+                is_service=bool(service_kind),
+                service_kind=service_kind,
+                reply_to=reply_to,
+                idempotency_key=idempotency_key or None,
+            )
+    except IntegrityError:
+        # The same key raced in from another tab and won: that one is the message.
+        return Message.objects.get(author=author, idempotency_key=idempotency_key), False
+    messages_written.send(sender=Message, messages=[message])
+    return message, True
 
 
 @transaction.atomic
@@ -73,20 +416,30 @@ def send_message(
     *,
     idempotency_key: str | None = None,
     reply_to: Message | None = None,
+    attachments: Iterable[Attachment] = (),
     is_service: bool = False,
     at: datetime | None = None,
 ) -> Message:
     """Store a message; a repeated idempotency key returns the message stored the first time."""
+    if is_service:
+        return post_service_notice(conversation, author, ServiceNotice.NOTICE, text=text, at=at)
     if idempotency_key:
+        if len(idempotency_key) > 64:
+            raise ValidationError(_("Ключ повтора длиннее 64 знаков."))
         existing = Message.objects.filter(author=author, idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
     moment = at or timezone.now()
     if conversation.deleted_at is not None and conversation.deleted_at <= moment:
         raise ValidationError(_("Беседа удалена."))
-    if not is_member(author, conversation):
+    if membership(author, conversation) is None:
         raise PermissionDenied(_("Писать в беседу могут только её участники."))
-    if not is_service and not text.strip():
+    if not may_post(author, conversation, moment):
+        if conversation.kind == Conversation.Kind.CHANNEL:
+            raise PermissionDenied(_("В канале пишут администраторы и назначенные авторы."))
+        raise PermissionDenied(_("Беседа только для чтения."))
+    files = list(attachments)
+    if not text.strip() and not files:
         raise ValidationError(_("Пустое сообщение не отправляется."))
     if len(text) > MAX_MESSAGE_LENGTH:
         raise ValidationError(
@@ -94,46 +447,206 @@ def send_message(
         )
     if reply_to is not None and reply_to.conversation_id != conversation.pk:
         raise ValidationError(_("Ответить можно только на сообщение из этой же беседы."))
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                conversation=conversation,
-                organization_id=conversation.organization_id,
-                author=author,
-                written_at=moment,
-                text=text,
-                is_service=is_service,
-                reply_to=reply_to,
-                idempotency_key=idempotency_key or None,
-            )
-    except IntegrityError:
-        # The same key raced in from another tab and won: that one is the message.
-        return Message.objects.get(author=author, idempotency_key=idempotency_key)
-    messages_written.send(sender=Message, messages=[message])
+    if len(files) > MAX_ATTACHMENTS:
+        raise ValidationError(_("Не больше %(n)s вложений.") % {"n": MAX_ATTACHMENTS})
+    for attachment in files:
+        if (
+            attachment.uploaded_by_id != author.pk
+            or attachment.conversation_id != conversation.pk
+            or attachment.message_id is not None
+        ):
+            raise ValidationError(_("Вложение загружено не для этого сообщения."))
+    message, created = _store(
+        author,
+        conversation,
+        text,
+        moment=moment,
+        idempotency_key=idempotency_key,
+        reply_to=reply_to,
+    )
+    if created:
+        Attachment.objects.filter(pk__in=[a.pk for a in files]).update(message=message)
+        _publish_message("message.created", message)
+    return message
+
+
+@transaction.atomic
+def post_service_notice(
+    conversation: Conversation,
+    person: Person,
+    kind: str,
+    *,
+    text: str = "",
+    at: datetime | None = None,
+) -> Message:
+    """«Joined», «left», «call started» by `person`: shown in the conversation, never counted."""
+    if membership(person, conversation) is None:
+        raise PermissionDenied(_("Писать в беседу могут только её участники."))
+    message, _created = _store(
+        person,
+        conversation,
+        text,
+        moment=at or timezone.now(),
+        idempotency_key=None,
+        reply_to=None,
+        service_kind=kind,
+    )
+    _publish_message("message.created", message)
+    return message
+
+
+def _locked(message: Message) -> Message:
+    return Message.objects.select_for_update().select_related("conversation").get(pk=message.pk)
+
+
+@transaction.atomic
+def edit_message(message: Message, text: str, *, by: Person, at: datetime | None = None) -> Message:
+    """The author changes the text; it shows as edited. Counts do not change (spec)."""
+    message = _locked(message)
+    if message.author_id != by.pk or message.is_service:
+        raise PermissionDenied(_("Изменить сообщение может только его автор."))
+    if membership(by, message.conversation) is None:
+        raise PermissionDenied(_("Писать в беседу могут только её участники."))
+    if message.deleted_at is not None:
+        raise ValidationError(_("Удалённое сообщение не изменить."))
+    if not text.strip():
+        raise ValidationError(_("Пустое сообщение не отправляется; удалите его."))
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise ValidationError(
+            _("Сообщение длиннее %(n)s знаков; разделите его.") % {"n": MAX_MESSAGE_LENGTH}
+        )
+    if text != message.text:
+        message.text = text
+        message.edited_at = at or timezone.now()
+        message.save(update_fields=["text", "edited_at"])
+        _publish_message("message.edited", message)
     return message
 
 
 @transaction.atomic
 def delete_message(message: Message, *, by: Person, at: datetime | None = None) -> Message:
-    """Soft deletion: the message shows as deleted; the week's counts keep it (spec)."""
-    if message.author_id != by.pk:
-        raise PermissionDenied(_("Удалить сообщение может только его автор."))
+    """Soft deletion by the author or a moderator: shows as deleted; the week's counts keep it."""
+    moment = at or timezone.now()
+    message = _locked(message)
+    is_author = message.author_id == by.pk and not message.is_service
+    if not is_author and not may_moderate(by, message.conversation, moment):
+        raise PermissionDenied(
+            _("Удалить сообщение может его автор, модератор или администратор школы.")
+        )
     if message.deleted_at is None:
-        message.deleted_at = at or timezone.now()
-        message.save(update_fields=["deleted_at"])
+        message.deleted_at = moment
+        message.deleted_by = by
+        message.save(update_fields=["deleted_at", "deleted_by"])
+        if not is_author:
+            record_audit(
+                "message_removed",
+                actor=by,
+                organization=message.conversation.organization,
+                subject=message.author,
+                message=message.pk,
+                conversation=message.conversation_id,
+            )
+        _publish_message("message.deleted", message)
     return message
 
 
 @transaction.atomic
-def delete_conversation(
-    conversation: Conversation, *, by: Person, at: datetime | None = None
-) -> Conversation:
+def pin_message(
+    message: Message, pinned: bool, *, by: Person, at: datetime | None = None
+) -> Message:
+    """Moderators pin in group conversations; in a direct chat either person may."""
     moment = at or timezone.now()
-    if conversation.created_by_id != by.pk and "admin" not in roles_at(
-        by, conversation.organization, moment
-    ):
-        raise PermissionDenied(_("Удалить беседу может её создатель или администратор."))
-    if conversation.deleted_at is None:
-        conversation.deleted_at = moment
-        conversation.save(update_fields=["deleted_at"])
-    return conversation
+    message = _locked(message)
+    conversation = message.conversation
+    direct_member = (
+        conversation.purpose == Conversation.Purpose.DIRECT
+        and membership(by, conversation) is not None
+    )
+    if not direct_member and not may_moderate(by, conversation, moment):
+        raise PermissionDenied(_("Закреплять сообщения могут модераторы и администратор школы."))
+    if message.deleted_at is not None or message.is_service:
+        raise ValidationError(_("Это сообщение закрепить нельзя."))
+    if (message.pinned_at is not None) != pinned:
+        message.pinned_at = moment if pinned else None
+        message.save(update_fields=["pinned_at"])
+        _publish_message("message.pinned", message)
+    return message
+
+
+@transaction.atomic
+def mark_read(
+    person: Person, conversation: Conversation, up_to: int | None = None
+) -> ConversationMember:
+    """Read state of one person: everything up to message id `up_to` (or the latest)."""
+    member = (
+        ConversationMember.objects.select_for_update()
+        .filter(conversation=conversation, person=person, left_at__isnull=True)
+        .first()
+    )
+    if member is None:
+        raise PermissionDenied(_("Вы не участник этой беседы."))
+    latest = (
+        Message.objects.filter(conversation=conversation)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    ) or 0
+    target = latest if up_to is None else min(up_to, latest)
+    if target > member.read_up_to:
+        member.read_up_to = target
+        member.save(update_fields=["read_up_to"])
+        # Only the reader's own tabs care: their unread badge goes down.
+        publish(
+            [person.pk],
+            "conversation.read",
+            {"conversation_id": conversation.pk, "read_up_to": target},
+        )
+    return member
+
+
+# ---------------------------------------------------------------- attachments
+
+
+@transaction.atomic
+def upload_attachment(
+    uploader: Person,
+    conversation: Conversation,
+    upload: UploadedFile,
+    *,
+    at: datetime | None = None,
+) -> Attachment:
+    """Check the file by its size and its bytes; store it (and an image's preview) for sending."""
+    moment = at or timezone.now()
+    if not may_post(uploader, conversation, moment):
+        raise PermissionDenied(_("Прикреплять файлы может тот, кто может писать в беседу."))
+    check_size(upload.size or 0)
+    upload.seek(0)
+    content = upload.read()
+    check_size(len(content))
+    file_type = sniff(content)
+    preview = image_preview(content, file_type) if file_type.kind == Attachment.Kind.IMAGE else None
+    attachment = Attachment(
+        conversation=conversation,
+        uploaded_by=uploader,
+        kind=file_type.kind,
+        content_type=file_type.content_type,
+        extension=file_type.extension,
+        original_name=(upload.name or "file")[-255:],
+        size=len(content),
+        uploaded_at=moment,
+        width=preview.width if preview else None,
+        height=preview.height if preview else None,
+    )
+    attachment.file.save("upload", ContentFile(content), save=False)
+    if preview is not None:
+        attachment.preview.save("preview", ContentFile(preview.jpeg), save=False)
+    stored = [attachment.file.name, attachment.preview.name if preview else None]
+    # If the row cannot be written, the files go too: nothing is left of a refused upload.
+    try:
+        attachment.save()
+    except Exception:
+        for name in stored:
+            if name:
+                attachment.file.storage.delete(name)
+        raise
+    return attachment
