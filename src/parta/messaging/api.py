@@ -1,0 +1,491 @@
+"""Messaging API: conversations, members, messages, read state and attachments.
+
+Refusals answer 400 (bad input) or 403 (not allowed now) with {"detail", "code"}; a
+conversation the caller is not in answers 404, so ids reveal nothing. A send answers
+only after its transaction committed; repeating it with the same idempotency_key
+returns the message stored the first time (200 instead of 201).
+"""
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from parta.accounts.models import Person
+from parta.accounts.selectors import organizations_visible_to
+from parta.messaging import selectors, services
+from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
+from parta.structure.models import SchoolClass
+
+router = Router(tags=["messaging"])
+T = TypeVar("T")
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str | None = None
+
+
+class PersonRef(Schema):
+    id: int
+    name: str
+
+
+class AttachmentOut(Schema):
+    id: int
+    kind: str
+    name: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    url: str
+    preview_url: str | None
+
+
+class ReplyOut(Schema):
+    id: int
+    author: str
+    text: str
+
+
+class MessageOut(Schema):
+    id: int
+    conversation_id: int
+    author: PersonRef
+    written_at: str
+    text: str = Field(description="пусто у удалённого сообщения")
+    is_service: bool
+    service_kind: str = Field(description="joined, left, call_started, notice; пусто у сообщений")
+    edited: bool
+    deleted: bool
+    pinned: bool
+    reply_to: ReplyOut | None
+    attachments: list[AttachmentOut]
+
+
+class ConversationOut(Schema):
+    id: int
+    organization_id: int
+    kind: str
+    purpose: str
+    title: str
+    school_class_id: int | None
+    is_read_only: bool
+    created_at: str
+
+
+class ConversationListItem(ConversationOut):
+    unread: int
+    my_role: str
+    last_message_at: str | None
+
+
+class MemberOut(Schema):
+    id: int
+    name: str
+    role: str
+
+
+class ConversationDetail(ConversationOut):
+    my_role: str
+    may_post: bool
+    may_moderate: bool
+    unread: int
+    members: list[MemberOut]
+    pinned: list[MessageOut]
+
+
+class ConversationIn(Schema):
+    organization_id: int
+    title: str
+    kind: str = Field(Conversation.Kind.CHAT, description="chat или channel")
+    purpose: str = Field(
+        Conversation.Purpose.OTHER, description="class, parents, staff, other, info"
+    )
+    school_class_id: int | None = Field(
+        None, description="для чата класса (ученики добавятся) или чата с родителями"
+    )
+    member_ids: list[int] = []
+
+
+class DirectIn(Schema):
+    organization_id: int
+    person_id: int
+
+
+class ConversationPatch(Schema):
+    is_read_only: bool
+
+
+class MembersIn(Schema):
+    person_ids: list[int]
+
+
+class MemberRoleIn(Schema):
+    role: str = Field(description="member, moderator или author (только в канале)")
+
+
+class MessageIn(Schema):
+    text: str = ""
+    idempotency_key: str | None = Field(
+        None, max_length=64, description="выбирает клиент; повтор с тем же ключом не дублирует"
+    )
+    reply_to: int | None = None
+    attachment_ids: list[int] = []
+
+
+class MessageEdit(Schema):
+    text: str
+
+
+class PinIn(Schema):
+    pinned: bool = True
+
+
+class ReadIn(Schema):
+    up_to: int | None = Field(None, description="id последнего прочитанного; пусто — все")
+
+
+class ReadOut(Schema):
+    read_up_to: int
+    unread: int
+
+
+class PageQuery(Schema):
+    before: int | None = None
+    after: int | None = None
+    limit: int = Field(50, ge=1, le=200)
+
+
+REFUSALS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+
+
+def _person(request: HttpRequest) -> Person:
+    person = request.auth  # type: ignore[attr-defined]
+    if not isinstance(person, Person):
+        raise PermissionDenied
+    return person
+
+
+def _refusing(action: Callable[[], T]) -> T | Status[ErrorOut]:
+    """Run a service call; its refusal becomes a 400/403 answer with the service's words."""
+    try:
+        return action()
+    except ValidationError as refused:
+        code = getattr(refused, "code", None)
+        return Status(400, ErrorOut(detail=" ".join(refused.messages), code=code))
+    except PermissionDenied as refused:
+        return Status(403, ErrorOut(detail=str(refused) or "forbidden", code="forbidden"))
+
+
+def _conversation(person: Person, pk: int) -> Conversation:
+    """A live conversation the person is in, or one they moderate as the school's admin."""
+    conversation = get_object_or_404(
+        Conversation.objects.select_related("organization"), pk=pk, deleted_at__isnull=True
+    )
+    if selectors.membership(person, conversation) is None and not selectors.may_moderate(
+        person, conversation, timezone.now()
+    ):
+        raise Http404
+    return conversation
+
+
+def _message(person: Person, pk: int) -> Message:
+    message = get_object_or_404(Message.objects.select_related("conversation"), pk=pk)
+    _conversation(person, message.conversation_id)
+    return message
+
+
+def _member_person(pk: int) -> Person:
+    return get_object_or_404(Person, pk=pk)
+
+
+def _detail(person: Person, conversation: Conversation) -> dict[str, Any]:
+    now = timezone.now()
+    member = selectors.membership(person, conversation)
+    members = (
+        ConversationMember.objects.filter(conversation=conversation, left_at__isnull=True)
+        .select_related("person")
+        .order_by("person__surname", "person__name")
+    )
+    return {
+        **selectors.conversation_data(conversation),
+        "my_role": member.role if member else "",
+        "may_post": selectors.may_post(person, conversation, now),
+        "may_moderate": selectors.may_moderate(person, conversation, now),
+        "unread": selectors.unread_count(person, conversation),
+        "members": [
+            {"id": m.person_id, "name": m.person.full_name, "role": m.role} for m in members
+        ],
+        "pinned": [selectors.message_data(m) for m in selectors.pinned_in(conversation)],
+    }
+
+
+@router.get("/conversations", response=list[ConversationListItem])
+def list_conversations(request: HttpRequest) -> list[dict[str, Any]]:
+    """The caller's conversations, latest activity first, with unread counts."""
+    return [
+        {
+            **selectors.conversation_data(row.conversation),
+            "unread": row.unread,  # type: ignore[attr-defined]
+            "my_role": row.role,
+            "last_message_at": (
+                row.last_message_at.isoformat()  # type: ignore[attr-defined]
+                if row.last_message_at  # type: ignore[attr-defined]
+                else None
+            ),
+        }
+        for row in selectors.conversations_of(_person(request))
+    ]
+
+
+@router.post("/conversations", response={201: ConversationDetail, **REFUSALS})
+def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
+    """A chat (class, parents, staff, other) or a channel (info, staff)."""
+    person = _person(request)
+    organization = get_object_or_404(
+        organizations_visible_to(person, timezone.now()), pk=payload.organization_id
+    )
+    school_class = None
+    if payload.school_class_id is not None:
+        school_class = get_object_or_404(
+            SchoolClass, pk=payload.school_class_id, organization=organization
+        )
+    people = list(Person.objects.filter(pk__in=payload.member_ids))
+    if len(people) != len(set(payload.member_ids)):
+        return Status(400, ErrorOut(detail="Кого-то из участников нет.", code="unknown_person"))
+    result = _refusing(
+        lambda: services.create_conversation(
+            person,
+            organization,
+            title=payload.title,
+            kind=payload.kind,
+            purpose=payload.purpose,
+            school_class=school_class,
+            members=people,
+        )
+    )
+    if isinstance(result, Conversation):
+        return Status(201, _detail(person, result))
+    return result
+
+
+@router.post("/conversations/direct", response={200: ConversationDetail, **REFUSALS})
+def start_direct_chat(request: HttpRequest, payload: DirectIn) -> Any:
+    """The direct chat with a person of the same organization (found or started)."""
+    person = _person(request)
+    organization = get_object_or_404(
+        organizations_visible_to(person, timezone.now()), pk=payload.organization_id
+    )
+    other = _member_person(payload.person_id)
+    result = _refusing(lambda: services.start_direct_chat(person, other, organization))
+    if isinstance(result, Conversation):
+        return _detail(person, result)
+    return result
+
+
+@router.get("/conversations/{conversation_id}", response={200: ConversationDetail, **REFUSALS})
+def conversation_detail(request: HttpRequest, conversation_id: int) -> Any:
+    person = _person(request)
+    return _detail(person, _conversation(person, conversation_id))
+
+
+@router.patch("/conversations/{conversation_id}", response={200: ConversationDetail, **REFUSALS})
+def update_conversation(
+    request: HttpRequest, conversation_id: int, payload: ConversationPatch
+) -> Any:
+    """Make a chat read-only (or writable again): admins, the owner, moderators."""
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    result = _refusing(
+        lambda: services.set_read_only(conversation, payload.is_read_only, by=person)
+    )
+    if isinstance(result, Conversation):
+        return _detail(person, result)
+    return result
+
+
+@router.delete("/conversations/{conversation_id}", response={204: None, **REFUSALS})
+def delete_conversation(request: HttpRequest, conversation_id: int) -> Any:
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    result = _refusing(lambda: services.delete_conversation(conversation, by=person))
+    return Status(204, None) if isinstance(result, Conversation) else result
+
+
+@router.post(
+    "/conversations/{conversation_id}/members", response={200: ConversationDetail, **REFUSALS}
+)
+def add_members(request: HttpRequest, conversation_id: int, payload: MembersIn) -> Any:
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    people = list(Person.objects.filter(pk__in=payload.person_ids))
+    if len(people) != len(set(payload.person_ids)):
+        return Status(400, ErrorOut(detail="Кого-то из участников нет.", code="unknown_person"))
+    result = _refusing(lambda: services.add_members(conversation, people, by=person))
+    if isinstance(result, list):
+        return _detail(person, conversation)
+    return result
+
+
+@router.post("/conversations/{conversation_id}/join", response={200: MemberOut, **REFUSALS})
+def join_channel(request: HttpRequest, conversation_id: int) -> Any:
+    """Subscribe to a channel of one's own school (channels are listed by the organization)."""
+    person = _person(request)
+    conversation = get_object_or_404(Conversation, pk=conversation_id, deleted_at__isnull=True)
+    result = _refusing(lambda: services.join_channel(person, conversation))
+    if isinstance(result, ConversationMember):
+        return {"id": person.pk, "name": person.full_name, "role": result.role}
+    return result
+
+
+@router.delete(
+    "/conversations/{conversation_id}/members/{person_id}", response={204: None, **REFUSALS}
+)
+def remove_member(request: HttpRequest, conversation_id: int, person_id: int) -> Any:
+    """Leave (one's own id) or remove someone: they lose access at once."""
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    removed = _member_person(person_id)
+    result = _refusing(lambda: services.remove_member(conversation, removed, by=person))
+    return Status(204, None) if isinstance(result, ConversationMember) else result
+
+
+@router.patch(
+    "/conversations/{conversation_id}/members/{person_id}",
+    response={200: MemberOut, **REFUSALS},
+)
+def set_member_role(
+    request: HttpRequest, conversation_id: int, person_id: int, payload: MemberRoleIn
+) -> Any:
+    """Appoint a moderator or a channel author (admins and the owner)."""
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    member = _member_person(person_id)
+    result = _refusing(
+        lambda: services.set_member_role(conversation, member, payload.role, by=person)
+    )
+    if isinstance(result, ConversationMember):
+        return {"id": member.pk, "name": member.full_name, "role": result.role}
+    return result
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages", response={200: list[MessageOut], **REFUSALS}
+)
+def list_messages(request: HttpRequest, conversation_id: int, page: Query[PageQuery]) -> Any:
+    """The newest messages, or those before/after a known id; oldest first."""
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    if selectors.membership(person, conversation) is None:
+        return Status(403, ErrorOut(detail="Читать беседу могут её участники.", code="forbidden"))
+    rows = selectors.messages_in(
+        conversation, before=page.before, after=page.after, limit=page.limit
+    )
+    return [selectors.message_data(m) for m in rows]
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response={200: MessageOut, 201: MessageOut, **REFUSALS},
+)
+def send_message(request: HttpRequest, conversation_id: int, payload: MessageIn) -> Any:
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    if payload.idempotency_key:
+        repeated = Message.objects.filter(
+            author=person, idempotency_key=payload.idempotency_key
+        ).first()
+        if repeated is not None:
+            return Status(200, selectors.message_data(repeated))
+    reply_to = None
+    if payload.reply_to is not None:
+        reply_to = get_object_or_404(Message, pk=payload.reply_to, conversation=conversation)
+    attachments = list(Attachment.objects.filter(pk__in=payload.attachment_ids, uploaded_by=person))
+    if len(attachments) != len(set(payload.attachment_ids)):
+        return Status(400, ErrorOut(detail="Вложение не найдено.", code="unknown_attachment"))
+    result = _refusing(
+        lambda: services.send_message(
+            person,
+            conversation,
+            payload.text,
+            idempotency_key=payload.idempotency_key,
+            reply_to=reply_to,
+            attachments=attachments,
+        )
+    )
+    if isinstance(result, Message):
+        return Status(201, selectors.message_data(result))
+    return result
+
+
+@router.patch("/messages/{message_id}", response={200: MessageOut, **REFUSALS})
+def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit) -> Any:
+    person = _person(request)
+    message = _message(person, message_id)
+    result = _refusing(lambda: services.edit_message(message, payload.text, by=person))
+    return selectors.message_data(result) if isinstance(result, Message) else result
+
+
+@router.delete("/messages/{message_id}", response={200: MessageOut, **REFUSALS})
+def delete_message(request: HttpRequest, message_id: int) -> Any:
+    """Soft deletion: the message stays in place, shown as deleted."""
+    person = _person(request)
+    message = _message(person, message_id)
+    result = _refusing(lambda: services.delete_message(message, by=person))
+    return selectors.message_data(result) if isinstance(result, Message) else result
+
+
+@router.post("/messages/{message_id}/pin", response={200: MessageOut, **REFUSALS})
+def pin_message(request: HttpRequest, message_id: int, payload: PinIn) -> Any:
+    person = _person(request)
+    message = _message(person, message_id)
+    result = _refusing(lambda: services.pin_message(message, payload.pinned, by=person))
+    return selectors.message_data(result) if isinstance(result, Message) else result
+
+
+@router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **REFUSALS})
+def mark_read(request: HttpRequest, conversation_id: int, payload: ReadIn) -> Any:
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    result = _refusing(lambda: services.mark_read(person, conversation, payload.up_to))
+    if isinstance(result, ConversationMember):
+        return {
+            "read_up_to": result.read_up_to,
+            "unread": selectors.unread_count(person, conversation),
+        }
+    return result
+
+
+@router.post(
+    "/conversations/{conversation_id}/attachments",
+    response={201: AttachmentOut, **REFUSALS},
+)
+def upload_attachment(request: HttpRequest, conversation_id: int, file: File[UploadedFile]) -> Any:
+    """Upload a file, then send it with a message (attachment_ids). Checked by its bytes."""
+    person = _person(request)
+    conversation = _conversation(person, conversation_id)
+    result = _refusing(lambda: services.upload_attachment(person, conversation, file))
+    if isinstance(result, Attachment):
+        return Status(201, selectors.attachment_data(result))
+    return result
+
+
+@router.get("/organizations/{organization_id}/channels", response=list[ConversationOut])
+def organization_channels(request: HttpRequest, organization_id: int) -> list[dict[str, Any]]:
+    """Channels of one of the caller's organizations, to join."""
+    person = _person(request)
+    organization = get_object_or_404(
+        organizations_visible_to(person, timezone.now()), pk=organization_id
+    )
+    channels = Conversation.objects.filter(
+        organization=organization, kind=Conversation.Kind.CHANNEL, deleted_at__isnull=True
+    ).order_by("title")
+    now = timezone.now()
+    return [selectors.conversation_data(c) for c in channels if selectors.may_join(person, c, now)]

@@ -1,0 +1,320 @@
+"""Pages: the conversation list, a conversation with its composer, a new chat, files.
+
+Each page works without JavaScript (forms post here); chat.js makes the same actions
+through the JSON API and renders events as they arrive.
+"""
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from parta.accounts.models import Person
+from parta.accounts.selectors import current_memberships
+from parta.messaging import selectors, services
+from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
+from parta.structure.models import Organization, SchoolClass
+
+PAGE_SIZE = 50
+
+
+def _person(request: HttpRequest) -> Person:
+    assert isinstance(request.user, Person)  # noqa: S101 - login_required guarantees it
+    return request.user
+
+
+def _member_conversation(person: Person, pk: int) -> Conversation:
+    conversation = get_object_or_404(
+        Conversation.objects.select_related("organization__district__region"),
+        pk=pk,
+        deleted_at__isnull=True,
+    )
+    if selectors.membership(person, conversation) is None:
+        raise Http404
+    return conversation
+
+
+def _refusal_text(refused: ValidationError | PermissionDenied) -> str:
+    if isinstance(refused, ValidationError):
+        return " ".join(refused.messages)
+    return str(refused)
+
+
+@login_required
+def conversation_list(request: HttpRequest) -> HttpResponse:
+    person = _person(request)
+    organizations = list(current_memberships(person, timezone.now()))
+    mine = ConversationMember.objects.filter(
+        conversation=OuterRef("pk"), person=person, left_at__isnull=True
+    )
+    now = timezone.now()
+    channels = [
+        channel
+        for channel in Conversation.objects.filter(
+            organization__in=organizations,
+            kind=Conversation.Kind.CHANNEL,
+            deleted_at__isnull=True,
+        )
+        .exclude(Exists(mine))
+        .select_related("organization")
+        if selectors.may_join(person, channel, now)
+    ]
+    return render(
+        request,
+        "messaging/list.html",
+        {"rows": selectors.conversations_of(person), "channels_to_join": channels},
+    )
+
+
+@login_required
+@require_POST
+def join_channel(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(request)
+    channel = get_object_or_404(Conversation, pk=pk, deleted_at__isnull=True)
+    try:
+        services.join_channel(person, channel)
+    except (ValidationError, PermissionDenied) as refused:
+        flash.error(request, _refusal_text(refused))
+        return redirect("messaging:list")
+    return redirect("messaging:conversation", pk=channel.pk)
+
+
+@login_required
+def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    person = _person(request)
+    conversation = _member_conversation(person, pk)
+    if request.method == "POST":
+        return _send_from_form(request, person, conversation)
+    before = request.GET.get("before")
+    page = selectors.messages_in(
+        conversation, before=int(before) if before and before.isdigit() else None, limit=PAGE_SIZE
+    )
+    if page and not before:
+        services.mark_read(person, conversation, page[-1].pk)
+    now = timezone.now()
+    member = selectors.membership(person, conversation)
+    members = (
+        ConversationMember.objects.filter(conversation=conversation, left_at__isnull=True)
+        .select_related("person")
+        .order_by("person__surname", "person__name")
+    )
+    return render(
+        request,
+        "messaging/conversation.html",
+        {
+            "conversation": conversation,
+            "page": page,
+            "older": page[0].pk if len(page) == PAGE_SIZE else None,
+            "pinned": selectors.pinned_in(conversation),
+            "members": members,
+            "me": member,
+            "may_post": selectors.may_post(person, conversation, now),
+            "may_moderate": selectors.may_moderate(person, conversation, now),
+            "idempotency_key": uuid.uuid4().hex,
+            "direct": conversation.purpose == Conversation.Purpose.DIRECT,
+            "chat_strings": _chat_strings(),
+        },
+    )
+
+
+def _chat_strings() -> dict[str, str]:
+    """The words chat.js shows, in the page's language."""
+    return {
+        "edited": _("изменено"),
+        "pinned": _("закреплено"),
+        "deleted": _("Сообщение удалено"),
+        "joined": _("присоединяется к беседе"),
+        "left": _("покидает беседу"),
+        "call_started": _("начинает звонок"),
+        "reply": _("Ответить"),
+        "replying": _("Ответ:"),
+        "edit": _("Изменить"),
+        "delete": _("Удалить"),
+        "confirm_delete": _("Удалить сообщение?"),
+        "pin": _("Закрепить"),
+        "unpin": _("Открепить"),
+        "sending": _("Отправляется…"),
+        "retrying": _("Нет связи, пробуем ещё раз…"),
+        "removed": _("Вы больше не участник этой беседы."),
+    }
+
+
+def _send_from_form(
+    request: HttpRequest, person: Person, conversation: Conversation
+) -> HttpResponse:
+    """The composer without JavaScript: same service, same idempotency key on a re-post."""
+    reply_to = None
+    reply_id = request.POST.get("reply_to", "")
+    if reply_id.isdigit():
+        reply_to = Message.objects.filter(pk=int(reply_id), conversation=conversation).first()
+    try:
+        attachments = [
+            services.upload_attachment(person, conversation, upload)
+            for upload in request.FILES.getlist("file")
+        ]
+        services.send_message(
+            person,
+            conversation,
+            request.POST.get("text", ""),
+            idempotency_key=request.POST.get("idempotency_key") or None,
+            reply_to=reply_to,
+            attachments=attachments,
+        )
+    except (ValidationError, PermissionDenied) as refused:
+        flash.error(request, _refusal_text(refused))
+    return redirect("messaging:conversation", pk=conversation.pk)
+
+
+@login_required
+@require_POST
+def message_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete, pin or unpin from the page (edit lives in chat.js and the API)."""
+    person = _person(request)
+    message = get_object_or_404(Message.objects.select_related("conversation"), pk=pk)
+    conversation = _member_conversation(person, message.conversation_id)
+    action = request.POST.get("action")
+    try:
+        if action == "delete":
+            services.delete_message(message, by=person)
+        elif action in ("pin", "unpin"):
+            services.pin_message(message, action == "pin", by=person)
+        else:
+            raise ValidationError(_("Неизвестное действие."))
+    except (ValidationError, PermissionDenied) as refused:
+        flash.error(request, _refusal_text(refused))
+    return redirect("messaging:conversation", pk=conversation.pk)
+
+
+@login_required
+@require_POST
+def direct_chat(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write to a fellow member of a conversation in private."""
+    person = _person(request)
+    conversation = _member_conversation(person, pk)
+    other = get_object_or_404(Person, pk=request.POST.get("person_id", 0) or 0)
+    try:
+        direct = services.start_direct_chat(person, other, conversation.organization)
+    except (ValidationError, PermissionDenied) as refused:
+        flash.error(request, _refusal_text(refused))
+        return redirect("messaging:conversation", pk=conversation.pk)
+    return redirect("messaging:conversation", pk=direct.pk)
+
+
+class NewConversationForm(forms.Form):
+    CHOICES = [
+        ("class", gettext_lazy("Чат класса (все ученики класса)")),
+        ("parents", gettext_lazy("Чат с родителями класса")),
+        ("staff", gettext_lazy("Чат сотрудников")),
+        ("other", gettext_lazy("Другой чат (кружок, методическое объединение…)")),
+        ("info", gettext_lazy("Общешкольный информационный канал")),
+        ("staff_channel", gettext_lazy("Канал для сотрудников")),
+    ]
+    what = forms.ChoiceField(label=gettext_lazy("Что создать"), choices=CHOICES)
+    organization = forms.ModelChoiceField(
+        label=gettext_lazy("Организация"), queryset=Organization.objects.none()
+    )
+    school_class = forms.ModelChoiceField(
+        label=gettext_lazy("Класс"), queryset=SchoolClass.objects.none(), required=False
+    )
+    title = forms.CharField(label=gettext_lazy("Название"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, organizations: list[Organization], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        ids = [o.pk for o in organizations]
+        organization_field: Any = self.fields["organization"]
+        organization_field.queryset = Organization.objects.filter(pk__in=ids)
+        class_field: Any = self.fields["school_class"]
+        class_field.queryset = SchoolClass.objects.filter(
+            organization__in=ids, is_staff_class=False
+        ).select_related("organization")
+        if len(ids) == 1:
+            organization_field.initial = ids[0]
+
+
+# (kind, purpose) of each choice in the form.
+_WHAT = {
+    "class": (Conversation.Kind.CHAT, Conversation.Purpose.CLASS),
+    "parents": (Conversation.Kind.CHAT, Conversation.Purpose.PARENTS),
+    "staff": (Conversation.Kind.CHAT, Conversation.Purpose.STAFF),
+    "other": (Conversation.Kind.CHAT, Conversation.Purpose.OTHER),
+    "info": (Conversation.Kind.CHANNEL, Conversation.Purpose.INFO),
+    "staff_channel": (Conversation.Kind.CHANNEL, Conversation.Purpose.STAFF),
+}
+
+
+def _default_title(what: str, school_class: SchoolClass | None) -> str:
+    if what == "class" and school_class is not None:
+        return _("%(name)s — чат класса") % {"name": school_class.name}
+    if what == "parents" and school_class is not None:
+        return _("%(name)s — родители") % {"name": school_class.name}
+    return ""
+
+
+@login_required
+def conversation_new(request: HttpRequest) -> HttpResponse:
+    person = _person(request)
+    organizations = list(current_memberships(person, timezone.now()))
+    form = NewConversationForm(request.POST or None, organizations=organizations)
+    if request.method == "POST" and form.is_valid():
+        what = form.cleaned_data["what"]
+        kind, purpose = _WHAT[what]
+        school_class = form.cleaned_data["school_class"]
+        title = form.cleaned_data["title"] or _default_title(what, school_class)
+        try:
+            conversation = services.create_conversation(
+                person,
+                form.cleaned_data["organization"],
+                title=title,
+                kind=kind,
+                purpose=purpose,
+                school_class=school_class,
+            )
+        except (ValidationError, PermissionDenied) as refused:
+            form.add_error(None, _refusal_text(refused))
+        else:
+            return redirect("messaging:conversation", pk=conversation.pk)
+    return render(request, "messaging/new.html", {"form": form})
+
+
+def _attachment_for(request: HttpRequest, pk: int) -> Attachment:
+    person = _person(request)
+    attachment = get_object_or_404(Attachment, pk=pk, message__isnull=False)
+    _member_conversation(person, attachment.conversation_id)
+    if attachment.message is not None and attachment.message.deleted_at is not None:
+        raise Http404
+    return attachment
+
+
+@login_required
+def attachment_file(request: HttpRequest, pk: int) -> FileResponse:
+    attachment = _attachment_for(request, pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        as_attachment=attachment.kind != Attachment.Kind.IMAGE,
+        filename=attachment.original_name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
+def attachment_preview(request: HttpRequest, pk: int) -> FileResponse:
+    attachment = _attachment_for(request, pk)
+    if not attachment.preview:
+        raise Http404
+    response = FileResponse(attachment.preview.open("rb"), content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
