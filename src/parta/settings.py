@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "channels",
     "parta.structure",
     "parta.accounts",
+    "parta.invites",
     "parta.realtime",
     "parta.messaging",
     "parta.calls",
@@ -178,6 +179,18 @@ PARTA_SIGNIN_IP_WINDOW = int(os.environ.get("PARTA_SIGNIN_IP_WINDOW", "3600"))
 # Behind a reverse proxy, REMOTE_ADDR is the proxy: set this so the client address is
 # taken from the last X-Forwarded-For entry (the one the proxy appended).
 PARTA_SIGNIN_TRUST_X_FORWARDED_FOR = _env_bool("PARTA_SIGNIN_TRUST_X_FORWARDED_FOR")
+
+# Attachments in chats: the largest file accepted (bytes) and the longer side of the
+# JPEG preview made for images (pixels), so slow links load the small one first.
+PARTA_ATTACHMENT_MAX_BYTES = int(os.environ.get("PARTA_ATTACHMENT_MAX_BYTES", "20971520"))  # 20 MiB
+PARTA_ATTACHMENT_PREVIEW_PX = int(os.environ.get("PARTA_ATTACHMENT_PREVIEW_PX", "320"))
+
+# Invites (parta.invites): opening invite links and sending join requests are limited per
+# client IP (PARTA_INVITES_IP_LIMIT) and per person (PARTA_INVITES_PERSON_LIMIT) in each
+# PARTA_INVITES_WINDOW seconds, counted in the cache.
+PARTA_INVITES_IP_LIMIT = int(os.environ.get("PARTA_INVITES_IP_LIMIT", "30"))
+PARTA_INVITES_PERSON_LIMIT = int(os.environ.get("PARTA_INVITES_PERSON_LIMIT", "10"))
+PARTA_INVITES_WINDOW = int(os.environ.get("PARTA_INVITES_WINDOW", "3600"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

@@ -10,6 +10,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("parta.accounts.urls")),
     path("monitoring/", include("parta.monitoring.urls")),
+    path("org/", include("parta.structure.urls")),
+    path("", include("parta.invites.urls")),
+    path("messages/", include("parta.messaging.urls")),
     path("", include("parta.web.urls")),
 ]
 
