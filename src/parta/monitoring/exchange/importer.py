@@ -9,13 +9,13 @@ nothing, so importing the same file twice stores nothing new.
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Model
 from django.utils.translation import gettext as _
 
@@ -72,8 +72,11 @@ _TABLES: dict[str, _Table] = {
     "org": _Table(
         Organization,
         {
-            "district_id": "district", "full_name": "name", "kind": "kind",
-            "short_name": "short_name", "inn": "inn",
+            "district_id": "district",
+            "full_name": "name",
+            "kind": "kind",
+            "short_name": "short_name",
+            "inn": "inn",
         },
     ),
     "user": _Table(
@@ -82,7 +85,9 @@ _TABLES: dict[str, _Table] = {
     "class": _Table(
         SchoolClass,
         {
-            "organization_id": "org", "name": "name", "class_teacher_id": "class_teacher",
+            "organization_id": "org",
+            "name": "name",
+            "class_teacher_id": "class_teacher",
             "is_staff_class": "staff",
         },
         organization_attr="organization_id",
@@ -90,24 +95,35 @@ _TABLES: dict[str, _Table] = {
     "chat": _Table(
         Conversation,
         {
-            "organization_id": "org", "kind": "kind", "title": "title",
-            "created_by_id": "created_by", "created_at": "created_at",
-            "deleted_at": "deleted_at", "school_class_id": "class", "purpose": "purpose",
+            "organization_id": "org",
+            "kind": "kind",
+            "title": "title",
+            "created_by_id": "created_by",
+            "created_at": "created_at",
+            "deleted_at": "deleted_at",
+            "school_class_id": "class",
+            "purpose": "purpose",
         },
         organization_attr="organization_id",
     ),
     "message": _Table(
         Message,
         {
-            "conversation_id": "chat", "author_id": "author", "written_at": "sent_at",
-            "text": "text", "deleted_at": "deleted_at",
+            "conversation_id": "chat",
+            "author_id": "author",
+            "written_at": "sent_at",
+            "text": "text",
+            "deleted_at": "deleted_at",
         },
     ),
     "call": _Table(
         Call,
         {
-            "organization_id": "org", "conversation_id": "chat", "created_by_id": "created_by",
-            "created_at": "created_at", "ended_at": "ended_at",
+            "organization_id": "org",
+            "conversation_id": "chat",
+            "created_by_id": "created_by",
+            "created_at": "created_at",
+            "ended_at": "ended_at",
         },
     ),
 }
@@ -132,60 +148,97 @@ class _Importer:
         self.pending: dict[str, dict[Any, _Item]] = {name: {} for name in RECORD_TYPES}
         self.zones: dict[int, ZoneInfo] = {}
         self.tally: Counter[TallyKey] = Counter()
+        self.role_reason = _("импорт истории")
 
     # Reading ----------------------------------------------------------------------------
 
     def add(self, record: Record) -> None:
         self.summary.lines = record.line
         match record:
+            # The bulk of a history first: each case is an isinstance check.
+            case MessageRecord():
+                self._add_message(record)
+            case CallParticipantRecord():
+                self._add_call_participant(record)
             case RegionRecord():
-                self._queue("region", record.id, record.line, Region(
-                    name=record.name, time_zone=record.tz, external_id=record.id,
-                ))
+                self._queue(
+                    "region",
+                    record.id,
+                    record.line,
+                    Region(
+                        name=record.name,
+                        time_zone=record.tz,
+                        external_id=record.id,
+                    ),
+                )
             case DistrictRecord():
-                self._queue("district", record.id, record.line, District(
-                    region_id=self._ref("region", record.region, record.line, "region"),
-                    name=record.name, external_id=record.id,
-                ))
+                self._queue(
+                    "district",
+                    record.id,
+                    record.line,
+                    District(
+                        region_id=self._ref("region", record.region, record.line, "region"),
+                        name=record.name,
+                        external_id=record.id,
+                    ),
+                )
             case OrgRecord():
-                self._queue("org", record.id, record.line, Organization(
-                    district_id=self._ref("district", record.district, record.line, "district"),
-                    full_name=record.name, kind=record.kind, short_name=record.short_name,
-                    inn=record.inn, external_id=record.id,
-                ))
+                self._queue(
+                    "org",
+                    record.id,
+                    record.line,
+                    Organization(
+                        district_id=self._ref("district", record.district, record.line, "district"),
+                        full_name=record.name,
+                        kind=record.kind,
+                        short_name=record.short_name,
+                        inn=record.inn,
+                        external_id=record.id,
+                    ),
+                )
             case UserRecord():
-                self._queue("user", record.id, record.line, Person(
-                    surname=record.surname, name=record.name, patronymic=record.patronymic,
-                    phone=record.phone, external_id=record.id,
-                ))
+                self._queue(
+                    "user",
+                    record.id,
+                    record.line,
+                    Person(
+                        surname=record.surname,
+                        name=record.name,
+                        patronymic=record.patronymic,
+                        phone=record.phone,
+                        external_id=record.id,
+                    ),
+                )
             case RoleRecord():
                 self._add_role(record)
             case ClassRecord():
                 self._add_class(record)
             case ChatRecord():
                 self._add_chat(record)
-            case MessageRecord():
-                self._add_message(record)
             case CallRecord():
                 self._add_call(record)
-            case CallParticipantRecord():
-                self._add_call_participant(record)
 
     def _add_role(self, record: RoleRecord) -> None:
         grant = RoleGrant(
             person_id=self._ref("user", record.user, record.line, "user"),
             organization_id=self._ref("org", record.org, record.line, "org"),
-            role=record.role, valid_from=record.valid_from, valid_to=record.valid_to,
-            reason=_("импорт истории"),
+            role=record.role,
+            valid_from=record.valid_from,
+            valid_to=record.valid_to,
+            reason=self.role_reason,
         )
         key = (grant.person_id, grant.organization_id, grant.role, grant.valid_from)
         earlier = self.pending["role"].get(key)
         if earlier is not None:
             if earlier.row.valid_to != grant.valid_to:
                 raise ExchangeError(
-                    record.line, "to",
-                    _("роль с тем же ключом (user, org, role, from) выше в файле "
-                      "(строка %(line)d) записана с другим окончанием") % {"line": earlier.line},
+                    record.line,
+                    "to",
+                    _(
+                        "роль с тем же ключом (user, org, role, from) выше в файле "
+                        "(строка %(line)d) записана с другим окончанием"
+                    )
+                    % {"line": earlier.line},
                 )
             self.summary.unchanged["role"] += 1
             return
@@ -193,16 +246,24 @@ class _Importer:
 
     def _add_class(self, record: ClassRecord) -> None:
         grade, letter = parse_class_name(record.name)  # bulk_create skips SchoolClass.save()
-        self._queue("class", record.id, record.line, SchoolClass(
-            organization_id=self._ref("org", record.org, record.line, "org"),
-            name=record.name, grade=grade, letter=letter,
-            class_teacher_id=(
-                self._ref("user", record.class_teacher, record.line, "class_teacher")
-                if record.class_teacher is not None
-                else None
+        self._queue(
+            "class",
+            record.id,
+            record.line,
+            SchoolClass(
+                organization_id=self._ref("org", record.org, record.line, "org"),
+                name=record.name,
+                grade=grade,
+                letter=letter,
+                class_teacher_id=(
+                    self._ref("user", record.class_teacher, record.line, "class_teacher")
+                    if record.class_teacher is not None
+                    else None
+                ),
+                is_staff_class=record.staff,
+                external_id=record.id,
             ),
-            is_staff_class=record.staff, external_id=record.id,
-        ))
+        )
 
     def _add_chat(self, record: ChatRecord) -> None:
         organization_id = self._ref("org", record.org, record.line, "org")
@@ -211,14 +272,20 @@ class _Importer:
             class_id = self._ref("class", record.school_class, record.line, "class")
             if self.organization_of["class"][class_id] != organization_id:
                 raise ExchangeError(
-                    record.line, "class",
+                    record.line,
+                    "class",
                     _("класс «%(ref)s» из другой организации") % {"ref": record.school_class},
                 )
         chat = Conversation(
-            organization_id=organization_id, kind=record.kind, title=record.title,
-            purpose=record.purpose, school_class_id=class_id,
+            organization_id=organization_id,
+            kind=record.kind,
+            title=record.title,
+            purpose=record.purpose,
+            school_class_id=class_id,
             created_by_id=self._ref("user", record.created_by, record.line, "created_by"),
-            created_at=record.created_at, deleted_at=record.deleted_at, external_id=record.id,
+            created_at=record.created_at,
+            deleted_at=record.deleted_at,
+            external_id=record.id,
         )
         members = frozenset(
             self._ref("user", ref, record.line, "members") for ref in record.members
@@ -227,12 +294,20 @@ class _Importer:
 
     def _add_message(self, record: MessageRecord) -> None:
         chat_id = self._ref("chat", record.chat, record.line, "chat")
-        self._queue("message", record.id, record.line, Message(
-            conversation_id=chat_id, organization_id=self.organization_of["chat"][chat_id],
-            author_id=self._ref("user", record.author, record.line, "author"),
-            written_at=record.sent_at, text=record.text, deleted_at=record.deleted_at,
-            external_id=record.id,
-        ))
+        self._queue(
+            "message",
+            record.id,
+            record.line,
+            _NewMessage(
+                chat_id,
+                self.organization_of["chat"][chat_id],
+                self._ref("user", record.author, record.line, "author"),
+                record.sent_at,
+                record.text,
+                record.deleted_at,
+                record.id,
+            ),
+        )
 
     def _add_call(self, record: CallRecord) -> None:
         organization_id = self._ref("org", record.org, record.line, "org")
@@ -241,29 +316,42 @@ class _Importer:
             chat_id = self._ref("chat", record.chat, record.line, "chat")
             if self.organization_of["chat"][chat_id] != organization_id:
                 raise ExchangeError(
-                    record.line, "chat",
+                    record.line,
+                    "chat",
                     _("чат «%(ref)s» из другой организации") % {"ref": record.chat},
                 )
-        self._queue("call", record.id, record.line, Call(
-            organization_id=organization_id, conversation_id=chat_id,
-            created_by_id=self._ref("user", record.created_by, record.line, "created_by"),
-            created_at=record.created_at, ended_at=record.ended_at, external_id=record.id,
-        ))
+        self._queue(
+            "call",
+            record.id,
+            record.line,
+            Call(
+                organization_id=organization_id,
+                conversation_id=chat_id,
+                created_by_id=self._ref("user", record.created_by, record.line, "created_by"),
+                created_at=record.created_at,
+                ended_at=record.ended_at,
+                external_id=record.id,
+            ),
+        )
 
     def _add_call_participant(self, record: CallParticipantRecord) -> None:
         participation = CallParticipation(
             call_id=self._ref("call", record.call, record.line, "call"),
             person_id=self._ref("user", record.user, record.line, "user"),
-            joined_at=record.joined_at, left_at=record.left_at,
+            joined_at=record.joined_at,
+            left_at=record.left_at,
         )
         key = (participation.call_id, participation.person_id, participation.joined_at)
         earlier = self.pending["call_participant"].get(key)
         if earlier is not None:
             if earlier.row.left_at != participation.left_at:
                 raise ExchangeError(
-                    record.line, "left_at",
-                    _("участие с тем же ключом (call, user, joined_at) выше в файле "
-                      "(строка %(line)d) записано с другим временем выхода")
+                    record.line,
+                    "left_at",
+                    _(
+                        "участие с тем же ключом (call, user, joined_at) выше в файле "
+                        "(строка %(line)d) записано с другим временем выхода"
+                    )
                     % {"line": earlier.line},
                 )
             self.summary.unchanged["call_participant"] += 1
@@ -271,7 +359,7 @@ class _Importer:
         self._put("call_participant", key, _Item(record.line, participation))
 
     def _queue(
-        self, type_name: str, key: str, line: int, row: Model, members: frozenset[int] = frozenset()
+        self, type_name: str, key: str, line: int, row: Any, members: frozenset[int] = frozenset()
     ) -> None:
         """Queue a record keyed by its id; a repeat within the batch must be equal."""
         item = _Item(line, row, members)
@@ -279,9 +367,13 @@ class _Importer:
         if earlier is None:
             self._put(type_name, key, item)
             return
-        where = _("выше в файле (строка %(line)d)") % {"line": earlier.line}
         self._check_same(
-            type_name, key, item, _values(_TABLES[type_name], earlier.row), earlier.members, where
+            type_name,
+            key,
+            item,
+            _values(_TABLES[type_name], earlier.row),
+            earlier.members,
+            earlier.line,
         )
         self.summary.unchanged[type_name] += 1
 
@@ -305,7 +397,8 @@ class _Importer:
         stored = table.model._default_manager.filter(external_id=ref).values_list(*attrs).first()
         if stored is None:
             raise ExchangeError(
-                line, field_name,
+                line,
+                field_name,
                 _("нет записи «%(type)s» с id «%(ref)s» ни выше в файле, ни в базе")
                 % {"type": type_name, "ref": ref},
             )
@@ -315,23 +408,33 @@ class _Importer:
         return stored[0]
 
     def _check_same(
-        self, type_name: str, key: str, item: _Item, other: dict[str, Any],
-        other_members: frozenset[int], where: str,
+        self,
+        type_name: str,
+        key: str,
+        item: _Item,
+        other: dict[str, Any],
+        other_members: frozenset[int],
+        other_line: int | None,
     ) -> None:
+        """A repeated key: `other` is the earlier record (at `other_line`) or the stored one."""
         mine = _values(_TABLES[type_name], item.row)
-        for attr, field_name in _TABLES[type_name].fields.items():
-            if mine[attr] != other[attr]:
-                raise ExchangeError(
-                    item.line, field_name,
-                    _("запись «%(type)s» с id «%(id)s» уже есть %(where)s с другим значением")
-                    % {"type": type_name, "id": key, "where": where},
-                )
-        if item.members != other_members:
-            raise ExchangeError(
-                item.line, "members",
-                _("чат с id «%(id)s» уже есть %(where)s с другими участниками")
-                % {"id": key, "where": where},
-            )
+        differs = next(
+            (name for attr, name in _TABLES[type_name].fields.items() if mine[attr] != other[attr]),
+            "members" if item.members != other_members else None,
+        )
+        if differs is None:
+            return
+        where = (
+            _("в базе")
+            if other_line is None
+            else _("выше в файле (строка %(line)d)") % {"line": other_line}
+        )
+        raise ExchangeError(
+            item.line,
+            differs,
+            _("запись «%(type)s» с ключом «%(id)s» уже есть %(where)s с другим значением")
+            % {"type": type_name, "id": key, "where": where},
+        )
 
     # Writing ----------------------------------------------------------------------------
 
@@ -369,15 +472,20 @@ class _Importer:
             if row is None:
                 new.append(item)
                 continue
-            self._check_same(type_name, key, item, row, stored_members.get(row["pk"], frozenset()),
-                             _("в базе"))
-            item.row.pk = row["pk"]
+            self._check_same(
+                type_name, key, item, row, stored_members.get(row["pk"], frozenset()), None
+            )
+            if type_name in self.ids:
+                item.row.pk = row["pk"]
             self.summary.unchanged[type_name] += 1
         if type_name == "user":
             self._check_phones_free(new)
             for item in new:
                 item.row.password = make_password(None)
-        table.model._default_manager.bulk_create([item.row for item in new], batch_size=500)
+        if type_name == "message":
+            _insert_messages([item.row for item in new])
+        else:
+            table.model._default_manager.bulk_create([item.row for item in new], batch_size=500)
         self.summary.created[type_name] += len(new)
         if type_name in self.ids:
             known = self.ids[type_name]
@@ -390,7 +498,8 @@ class _Importer:
             ConversationMember.objects.bulk_create(
                 [
                     ConversationMember(
-                        conversation_id=item.row.pk, person_id=person_id,
+                        conversation_id=item.row.pk,
+                        person_id=person_id,
                         joined_at=item.row.created_at,
                     )
                     for item in new
@@ -418,7 +527,8 @@ class _Importer:
                 continue
             if phone in by_phone:
                 raise ExchangeError(
-                    item.line, "phone",
+                    item.line,
+                    "phone",
                     _("номер %(phone)s уже у человека «%(id)s» выше в файле")
                     % {"phone": phone, "id": by_phone[phone].row.external_id},
                 )
@@ -429,12 +539,13 @@ class _Importer:
         for phone, item in by_phone.items():
             if phone in taken:
                 raise ExchangeError(
-                    item.line, "phone",
+                    item.line,
+                    "phone",
                     _("номер %(phone)s уже у другого человека в базе (id «%(id)s»)")
                     % {"phone": phone, "id": taken[phone] or "—"},
                 )
 
-    def _count_messages(self, messages: list[Message]) -> None:
+    def _count_messages(self, messages: list["_NewMessage"]) -> None:
         missing = {message.organization_id for message in messages} - self.zones.keys()
         if missing:
             self.zones.update(organization_zones(missing))
@@ -448,15 +559,14 @@ class _Importer:
             stored = import_role_grants([item.row for item in items])
         except RoleGrantConflict as exc:
             raise ExchangeError(
-                items[exc.index].line, _ROLE_CONFLICT_FIELDS.get(exc.code or "", "from"),
+                items[exc.index].line,
+                _ROLE_CONFLICT_FIELDS.get(exc.code or "", "from"),
                 str(exc.message),
             ) from None
         self.summary.created["role"] += len(stored)
         self.summary.unchanged["role"] += len(items) - len(stored)
 
-    def _flush_call_participants(
-        self, items: dict[tuple[int, int, datetime], _Item]
-    ) -> None:
+    def _flush_call_participants(self, items: dict[tuple[int, int, datetime], _Item]) -> None:
         stored = {
             (call_id, person_id, joined_at): left_at
             for call_id, person_id, joined_at, left_at in CallParticipation.objects.filter(
@@ -469,16 +579,81 @@ class _Importer:
                 new.append(item.row)
             elif stored[key] != item.row.left_at:
                 raise ExchangeError(
-                    item.line, "left_at",
-                    _("участие с тем же ключом (call, user, joined_at) уже есть в базе "
-                      "с другим временем выхода"),
+                    item.line,
+                    "left_at",
+                    _(
+                        "участие с тем же ключом (call, user, joined_at) уже есть в базе "
+                        "с другим временем выхода"
+                    ),
                 )
         CallParticipation.objects.bulk_create(new, batch_size=500)
         self.summary.created["call_participant"] += len(new)
         self.summary.unchanged["call_participant"] += len(items) - len(new)
 
 
-def _values(table: _Table, row: Model) -> dict[str, Any]:
+@dataclass(slots=True)
+class _NewMessage:
+    """A message to insert; building a Message instance per row would halve the import's speed."""
+
+    conversation_id: int
+    organization_id: int
+    author_id: int
+    written_at: datetime
+    text: str
+    deleted_at: datetime | None
+    external_id: str
+    is_service: bool = False
+
+
+_MESSAGE_COLUMNS = tuple(column.name for column in fields(_NewMessage))
+
+
+def _insert_messages(messages: list[_NewMessage]) -> None:
+    """INSERT the rows with one executemany: bulk_create costs about 3x more per row.
+
+    Messages are the one table with millions of rows, and nothing refers to their pks.
+    Every other column gets its model default, as bulk_create would give it.
+    """
+    if not messages:
+        return
+    connection = connections[router.db_for_write(Message)]
+    adapt_time = connection.ops.adapt_datetimefield_value
+    quote = connection.ops.quote_name
+    meta = Message._meta
+    template = Message()
+    others = [
+        field
+        for field in meta.concrete_fields
+        if not field.primary_key and field.attname not in _MESSAGE_COLUMNS
+    ]
+    column_of = {field.attname: field.column for field in meta.concrete_fields}
+    columns = [column_of[name] for name in _MESSAGE_COLUMNS] + [field.column for field in others]
+    defaults = tuple(
+        field.get_db_prep_save(field.pre_save(template, add=True), connection) for field in others
+    )
+    placeholders = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
+            f"VALUES ({placeholders})",
+            [
+                (
+                    m.conversation_id,
+                    m.organization_id,
+                    m.author_id,
+                    adapt_time(m.written_at),
+                    m.text,
+                    adapt_time(m.deleted_at),
+                    m.external_id,
+                    m.is_service,
+                    *defaults,
+                )
+                for m in messages
+            ],
+        )
+
+
+def _values(table: _Table, row: Any) -> dict[str, Any]:
     return {attr: getattr(row, attr) for attr in table.fields}
 
 
@@ -497,12 +672,17 @@ def import_activity(
         importer.flush_all()
     except ExchangeError as error:
         raise _earliest(importer, error) from None
-    if importer.summary.created:
+    summary = importer.summary
+    # Drop the zero counts of types that had nothing new.
+    summary.created, summary.unchanged = +summary.created, +summary.unchanged
+    if summary.created:
         record_audit(
-            "activity.imported", source=source, lines=importer.summary.lines,
-            created=dict(importer.summary.created),
+            "activity.imported",
+            source=source,
+            lines=summary.lines,
+            created=dict(summary.created),
         )
-    return importer.summary
+    return summary
 
 
 def _earliest(importer: _Importer, error: ExchangeError) -> ExchangeError:

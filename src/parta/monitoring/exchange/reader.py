@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from django.core.exceptions import ValidationError
 from django.db.models import CharField, Model
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from parta.accounts.models import Person, Role
 from parta.accounts.phones import normalize_phone
@@ -172,6 +173,24 @@ def _max_length(model: type[Model], name: str) -> int:
 
 
 _ID_LENGTH = _max_length(Region, "external_id")
+_REGION_NAME_LENGTH = _max_length(Region, "name")
+_TZ_LENGTH = _max_length(Region, "time_zone")
+_DISTRICT_NAME_LENGTH = _max_length(District, "name")
+_ORG_NAME_LENGTH = _max_length(Organization, "full_name")
+_ORG_SHORT_NAME_LENGTH = _max_length(Organization, "short_name")
+_CLASS_NAME_LENGTH = _max_length(SchoolClass, "name")
+_TITLE_LENGTH = _max_length(Conversation, "title")
+_ORG_KINDS = Organization.Kind.values
+_ROLES = Role.values
+_CHAT_KINDS = Conversation.Kind.values
+# The spec's class, parents, staff, other, and Parta's own purposes, so that an export
+# of Parta comes back whole.
+_PURPOSES = Conversation.Purpose.values
+# Named only in errors; translated when one is raised.
+_A_STRING = gettext_lazy("строка")
+_A_BOOL = gettext_lazy("true или false")
+_A_LIST = gettext_lazy("список")
+_A_TIME = gettext_lazy("время ISO 8601 (строка)")
 
 
 class _Line:
@@ -192,7 +211,7 @@ class _Line:
     def error(self, name: str, problem: str) -> ExchangeError:
         return ExchangeError(self.line, name, problem)
 
-    def get(self, name: str, kind: type[_T], kind_label: str, required: bool) -> _T | None:
+    def get(self, name: str, kind: type[_T], kind_label: Any, required: bool) -> _T | None:
         value = self.obj.get(name, _MISSING)
         if value is _MISSING or value is None:
             if required:
@@ -214,7 +233,7 @@ class _Line:
         return value
 
     def optional_text(self, name: str, max_length: int | None = None) -> str | None:
-        value = self.get(name, str, _("строка"), required=False)
+        value = self.get(name, str, _A_STRING, required=False)
         if value is None:
             return None
         if not value.strip():
@@ -230,7 +249,7 @@ class _Line:
         return self.optional_text(name, _ID_LENGTH)
 
     def choice(self, name: str, choices: list[str], default: str | None = None) -> str:
-        value = self.get(name, str, _("строка"), required=default is None)
+        value = self.get(name, str, _A_STRING, required=default is None)
         if value is None:
             return cast(str, default)
         if value not in choices:
@@ -242,10 +261,10 @@ class _Line:
         return value
 
     def flag(self, name: str) -> bool:
-        return bool(self.get(name, bool, _("true или false"), required=False))
+        return bool(self.get(name, bool, _A_BOOL, required=False))
 
     def refs(self, name: str) -> tuple[str, ...]:
-        values = self.get(name, list, _("список"), required=False) or []
+        values = self.get(name, list, _A_LIST, required=False) or []
         for value in values:
             if not isinstance(value, str) or not value.strip() or len(value) > _ID_LENGTH:
                 raise self.error(name, _("ожидается список id (непустых строк)"))
@@ -260,7 +279,7 @@ class _Line:
         return value
 
     def optional_moment(self, name: str) -> datetime | None:
-        value = self.get(name, str, _("время ISO 8601 (строка)"), required=False)
+        value = self.get(name, str, _A_TIME, required=False)
         if value is None:
             return None
         try:
@@ -298,17 +317,17 @@ class _Line:
 
 
 def _region(rec: _Line) -> RegionRecord:
-    tz = rec.text("tz", _max_length(Region, "time_zone"))
+    tz = rec.text("tz", _TZ_LENGTH)
     try:
         validate_time_zone(tz)
     except ValidationError:
         raise rec.error("tz", _("неизвестный часовой пояс IANA «%(tz)s»") % {"tz": tz}) from None
-    return RegionRecord(rec.line, rec.ref("id"), rec.text("name", _max_length(Region, "name")), tz)
+    return RegionRecord(rec.line, rec.ref("id"), rec.text("name", _REGION_NAME_LENGTH), tz)
 
 
 def _district(rec: _Line) -> DistrictRecord:
     return DistrictRecord(
-        rec.line, rec.ref("id"), rec.ref("region"), rec.text("name", _max_length(District, "name"))
+        rec.line, rec.ref("id"), rec.ref("region"), rec.text("name", _DISTRICT_NAME_LENGTH)
     )
 
 
@@ -323,9 +342,9 @@ def _org(rec: _Line) -> OrgRecord:
         rec.line,
         rec.ref("id"),
         rec.ref("district"),
-        rec.text("name", _max_length(Organization, "full_name")),
-        rec.choice("kind", Organization.Kind.values),
-        rec.optional_text("short_name", _max_length(Organization, "short_name")) or "",
+        rec.text("name", _ORG_NAME_LENGTH),
+        rec.choice("kind", _ORG_KINDS),
+        rec.optional_text("short_name", _ORG_SHORT_NAME_LENGTH) or "",
         inn,
     )
 
@@ -358,7 +377,7 @@ def _role(rec: _Line) -> RoleRecord:
         rec.line,
         rec.ref("user"),
         rec.ref("org"),
-        rec.choice("role", Role.values),
+        rec.choice("role", _ROLES),
         valid_from,
         valid_to,
     )
@@ -369,7 +388,7 @@ def _class(rec: _Line) -> ClassRecord:
         rec.line,
         rec.ref("id"),
         rec.ref("org"),
-        rec.text("name", _max_length(SchoolClass, "name")),
+        rec.text("name", _CLASS_NAME_LENGTH),
         rec.optional_ref("class_teacher"),
         rec.flag("staff"),
     )
@@ -383,13 +402,13 @@ def _chat(rec: _Line) -> ChatRecord:
         rec.line,
         rec.ref("id"),
         rec.ref("org"),
-        rec.choice("kind", Conversation.Kind.values),
-        rec.text("title", _max_length(Conversation, "title")),
+        rec.choice("kind", _CHAT_KINDS),
+        rec.text("title", _TITLE_LENGTH),
         rec.ref("created_by"),
         created_at,
         deleted_at,
         rec.optional_ref("class"),
-        rec.choice("purpose", Conversation.Purpose.values, default=Conversation.Purpose.OTHER),
+        rec.choice("purpose", _PURPOSES, default=Conversation.Purpose.OTHER),
         rec.refs("members"),
     )
 
@@ -398,7 +417,7 @@ def _message(rec: _Line) -> MessageRecord:
     sent_at = rec.moment("sent_at")
     deleted_at = rec.optional_moment("deleted_at")
     rec.not_before("deleted_at", deleted_at, sent_at, "sent_at")
-    text = rec.get("text", str, _("строка"), required=False) or ""
+    text = rec.get("text", str, _A_STRING, required=False) or ""
     return MessageRecord(
         rec.line, rec.ref("id"), rec.ref("chat"), rec.ref("author"), sent_at, text, deleted_at
     )
@@ -488,7 +507,7 @@ def read_records(
         if not raw.strip():
             continue
         try:
-            obj = json.loads(raw)
+            obj = json.loads(raw.decode())
         except UnicodeDecodeError:
             raise ExchangeError(number, None, _("строка не в кодировке UTF-8")) from None
         except json.JSONDecodeError as exc:

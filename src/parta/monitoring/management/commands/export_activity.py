@@ -23,7 +23,9 @@ class Command(BaseCommand):
         if options["region"] or options["district"] or options["org"]:
             try:
                 scope = resolve_scope(
-                    region=options["region"], district=options["district"], org=options["org"],
+                    region=options["region"],
+                    district=options["district"],
+                    org=options["org"],
                     kinds=",".join(Organization.Kind.values),
                 )
             except ScopeError as exc:

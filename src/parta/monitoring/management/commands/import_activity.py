@@ -34,7 +34,11 @@ class Command(BaseCommand):
             size = os.fstat(stream.fileno()).st_size if path != "-" else None
             bar = stack.enter_context(
                 tqdm(
-                    total=size, unit="B", unit_scale=True, file=sys.stderr, desc=path,
+                    total=size,
+                    unit="B",
+                    unit_scale=True,
+                    file=sys.stderr,
+                    desc=path,
                     disable=options["quiet"] or not sys.stderr.isatty(),
                 )
             )
