@@ -1,0 +1,102 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from parta.accounts.models import Role
+from parta.invites.services import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, REQUESTABLE_ROLES
+from parta.structure.models import SchoolClass
+
+APPROVAL_CHOICES = [
+    ("", _("как принято для роли (учителя и сотрудники — с подтверждением)")),
+    ("yes", _("да, администратор подтверждает каждого")),
+    ("no", _("нет, присоединение сразу")),
+]
+
+
+class InviteForm(forms.Form):
+    role = forms.ChoiceField(label=_("Роль"), choices=Role.choices)
+    school_class = forms.ModelChoiceField(
+        label=_("Класс"),
+        queryset=SchoolClass.objects.none(),
+        required=False,
+        empty_label=_("— без класса —"),
+    )
+    expires_in_days = forms.IntegerField(
+        label=_("Действует, дней"),
+        min_value=1,
+        max_value=MAX_EXPIRY_DAYS,
+        initial=DEFAULT_EXPIRY_DAYS,
+    )
+    max_uses = forms.IntegerField(
+        label=_("Не больше использований"),
+        min_value=1,
+        required=False,
+        help_text=_("Пусто — без ограничения (в пределах срока)."),
+    )
+    needs_approval = forms.ChoiceField(
+        label=_("Подтверждение администратором"), choices=APPROVAL_CHOICES, required=False
+    )
+
+    def __init__(
+        self, *args: object, classes: object = None, roles: object = None, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if classes is not None:
+            self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]
+        if roles is not None:
+            self.fields["role"].choices = roles  # type: ignore[attr-defined]
+
+    def approval(self) -> bool | None:
+        return {"yes": True, "no": False}.get(self.cleaned_data["needs_approval"])
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Ссылка-приглашение"),
+        max_length=500,
+        help_text=_("Вставьте ссылку целиком, как её прислали."),
+    )
+
+    def clean_token(self) -> str:
+        # A pasted link carries the token after «#».
+        value: str = self.cleaned_data["token"].strip()
+        return value.rsplit("#", 1)[-1].strip()
+
+
+class JoinRequestForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Роль"), choices=[(role.value, role.label) for role in REQUESTABLE_ROLES]
+    )
+    school_class = forms.ModelChoiceField(
+        label=_("Класс"),
+        queryset=SchoolClass.objects.none(),
+        required=False,
+        empty_label=_("— без класса —"),
+    )
+    message = forms.CharField(
+        label=_("Сообщение администратору"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args: object, classes: object = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if classes is not None:
+            self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Причина отказа"), max_length=500)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Роль"), choices=Role.choices)
+
+
+class MoveForm(forms.Form):
+    school_class = forms.ModelChoiceField(label=_("Класс"), queryset=SchoolClass.objects.none())
+
+    def __init__(self, *args: object, classes: object = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if classes is not None:
+            self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]

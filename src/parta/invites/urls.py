@@ -1,0 +1,24 @@
+from django.urls import path
+
+from parta.invites import views
+
+app_name = "invites"
+urlpatterns = [
+    path("join/", views.join, name="join"),
+    path("join/phone/", views.join_phone, name="join-phone"),
+    path("join/code/", views.join_code, name="join-code"),
+    path("join/accept/", views.join_accept, name="join-accept"),
+    path("join/request/", views.request_start, name="request-start"),
+    path("join/request/<int:organization_id>/", views.request_new, name="request-new"),
+    path("my/requests/", views.my_requests, name="my-requests"),
+    path("manage/", views.manage, name="manage"),
+    path("org/<int:organization_id>/links/", views.links, name="links"),
+    path("org/<int:organization_id>/links/new/", views.link_create, name="link-create"),
+    path("links/<int:link_id>/", views.link_detail, name="link"),
+    path("links/<int:link_id>/revoke/", views.link_revoke, name="link-revoke"),
+    path("org/<int:organization_id>/requests/", views.requests, name="requests"),
+    path("requests/<int:request_id>/decide/", views.request_decide, name="request-decide"),
+    path("org/<int:organization_id>/members/", views.members, name="members"),
+    path("org/<int:organization_id>/members/<int:person_id>/", views.member, name="member"),
+    path("org/<int:organization_id>/audit/", views.audit, name="audit"),
+]

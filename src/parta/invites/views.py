@@ -1,0 +1,561 @@
+"""Pages for joining: the join page behind an invite link, links, requests, members, the audit.
+
+The invite token reaches the server only in POST bodies: the link is /join/#<token>, and
+the join page's few lines of script post the fragment. After that the session keeps only
+the link's id, never the token.
+"""
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from parta.accounts.forms import CodeForm, PhoneForm
+from parta.accounts.models import Person, Role
+from parta.accounts.selectors import class_at, holds_role, role_history
+from parta.accounts.signin import SignInError, client_ip, request_code, verify_code
+from parta.invites import selectors, services
+from parta.invites.forms import (
+    InviteForm,
+    JoinRequestForm,
+    MoveForm,
+    RejectForm,
+    RoleForm,
+    TokenForm,
+)
+from parta.invites.models import InviteLink, JoinRequest
+from parta.structure.models import Organization, SchoolClass
+from parta.structure.selectors import classes_of
+from parta.structure.services import move_student, require_admin
+from parta.structure.views import forbidden
+
+_INVITE_KEY = "parta_join_invite"
+_PHONE_KEY = "parta_join_phone"
+
+
+def _actor(request: HttpRequest) -> Person:
+    assert isinstance(request.user, Person)  # noqa: S101 - login_required lets only people in
+    return request.user
+
+
+def _person_or_none(request: HttpRequest) -> Person | None:
+    return request.user if isinstance(request.user, Person) else None
+
+
+# --- the join page --------------------------------------------------------------------------
+
+
+def _unavailable(request: HttpRequest, message: str) -> HttpResponse:
+    request.session.pop(_INVITE_KEY, None)
+    return render(request, "invites/join_unavailable.html", {"message": message}, status=404)
+
+
+def _session_invite(request: HttpRequest) -> InviteLink | None:
+    link_id = request.session.get(_INVITE_KEY)
+    if link_id is None:
+        return None
+    try:
+        return services.usable_invite(int(link_id))
+    except services.InviteUnavailable:
+        request.session.pop(_INVITE_KEY, None)
+        return None
+
+
+@never_cache
+def join(request: HttpRequest) -> HttpResponse:
+    """GET shows the invite this browser presented (or a form); POST presents a token."""
+    if request.method == "POST":
+        form = TokenForm(request.POST)
+        if not form.is_valid():
+            return render(request, "invites/join.html", {"token_form": form})
+        try:
+            services.check_rate("redeem", client_ip(request), _person_or_none(request))
+            link = services.invite_by_token(form.cleaned_data["token"])
+        except services.RateLimited as limited:
+            return render(
+                request, "invites/join_unavailable.html", {"message": str(limited)}, status=429
+            )
+        except services.InviteUnavailable as unavailable:
+            return _unavailable(request, str(unavailable))
+        request.session[_INVITE_KEY] = link.pk
+        return redirect("invites:join")
+    shown = _session_invite(request)
+    return render(
+        request,
+        "invites/join.html",
+        {
+            "link": shown,
+            "token_form": TokenForm(),
+            "phone_form": PhoneForm(),
+            "child_initials": _child_initials(shown.child) if shown and shown.child else "",
+        },
+    )
+
+
+def _child_initials(child: Person) -> str:
+    """«Иванов П.» — enough for a parent to recognize their child, little for anyone else."""
+    return f"{child.surname} {child.name[:1]}." if child.name else child.surname
+
+
+@require_POST
+def join_phone(request: HttpRequest) -> HttpResponse:
+    link = _session_invite(request)
+    if link is None:
+        return _unavailable(request, str(services.InviteUnavailable()))
+    form = PhoneForm(request.POST)
+    if form.is_valid():
+        try:
+            sign_in_code = request_code(form.cleaned_data["phone"], client_ip(request))
+        except SignInError as refused:
+            form.add_error("phone", refused.message)
+        else:
+            request.session[_PHONE_KEY] = sign_in_code.phone
+            return redirect("invites:join-code")
+    return render(
+        request,
+        "invites/join.html",
+        {"link": link, "token_form": TokenForm(), "phone_form": form},
+    )
+
+
+@never_cache
+def join_code(request: HttpRequest) -> HttpResponse:
+    link = _session_invite(request)
+    phone = request.session.get(_PHONE_KEY)
+    if link is None:
+        return _unavailable(request, str(services.InviteUnavailable()))
+    if not phone:
+        return redirect("invites:join")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = verify_code(
+                phone,
+                form.cleaned_data["code"],
+                client_ip(request),
+                full_name=form.cleaned_data["full_name"],
+                with_valid_invite=True,
+            )
+        except SignInError as refused:
+            name_problem = refused.code in {"name_required", "name_invalid"}
+            form.add_error("full_name" if name_problem else "code", refused.message)
+        else:
+            request.session.pop(_PHONE_KEY, None)
+            login(request, person)
+            # login() keeps the session's data: the invite stays with this browser.
+            request.session[_INVITE_KEY] = link.pk
+            return redirect("invites:join")
+    return render(request, "invites/join_code.html", {"link": link, "form": form, "phone": phone})
+
+
+@require_POST
+@login_required
+def join_accept(request: HttpRequest) -> HttpResponse:
+    person = _actor(request)
+    link = _session_invite(request)
+    if link is None:
+        return _unavailable(request, str(services.InviteUnavailable()))
+    try:
+        services.check_rate("redeem", client_ip(request), person)
+        redemption = services.redeem_invite(link.pk, person)
+    except services.RateLimited as limited:
+        return render(
+            request, "invites/join_unavailable.html", {"message": str(limited)}, status=429
+        )
+    except services.InviteUnavailable as unavailable:
+        return _unavailable(request, str(unavailable))
+    except ValidationError as refused:
+        request.session.pop(_INVITE_KEY, None)
+        return render(
+            request,
+            "invites/join_refused.html",
+            {"link": link, "messages_": refused.messages},
+            status=400,
+        )
+    request.session.pop(_INVITE_KEY, None)
+    return render(request, "invites/join_done.html", {"redemption": redemption})
+
+
+# --- the manager's hub and links --------------------------------------------------------
+
+
+@login_required
+def manage(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    return render(
+        request,
+        "invites/manage.html",
+        {"organizations": selectors.organizations_managed_by(_actor(request), now)},
+    )
+
+
+def _organization(organization_id: int) -> Organization:
+    return get_object_or_404(
+        Organization.objects.select_related("district__region"), pk=organization_id
+    )
+
+
+def _invite_form(
+    person: Person, organization: Organization, data: object = None
+) -> InviteForm | None:
+    """The link form for this person: all roles and classes for admins, their classes' students
+    for a class teacher; None for anyone else."""
+    now = timezone.now()
+    if selectors.is_admin(person, organization, now):
+        return InviteForm(data, classes=classes_of(organization))
+    led = selectors.classes_led(person, organization, now)
+    if not led:
+        return None
+    return InviteForm(
+        data,
+        classes=SchoolClass.objects.filter(pk__in=[c.pk for c in led]),
+        roles=[(Role.STUDENT.value, Role.STUDENT.label)],
+    )
+
+
+@login_required
+def links(request: HttpRequest, organization_id: int) -> HttpResponse:
+    organization = _organization(organization_id)
+    person = _actor(request)
+    form = _invite_form(person, organization)
+    if form is None:
+        return forbidden(
+            request,
+            PermissionDenied(
+                _("Ссылки-приглашения делают администраторы и классные руководители.")
+            ),
+        )
+    return render(
+        request,
+        "invites/links.html",
+        {
+            "organization": organization,
+            "form": form,
+            "links": selectors.links_visible_to(person, organization, timezone.now()),
+            "now": timezone.now(),
+            "is_admin": selectors.is_admin(person, organization, timezone.now()),
+        },
+    )
+
+
+def _created(request: HttpRequest, new: services.NewInvite) -> HttpResponse:
+    url = request.build_absolute_uri(new.path)
+    response = render(
+        request,
+        "invites/link_created.html",
+        {
+            "organization": new.link.organization,
+            "link": new.link,
+            "url": url,
+            "qr_svg": segno.make(url, error="m").svg_inline(scale=4, title=_("QR-код приглашения")),
+        },
+    )
+    # Shown once: no cache may keep the page with the token.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@login_required
+def link_create(request: HttpRequest, organization_id: int) -> HttpResponse:
+    organization = _organization(organization_id)
+    person = _actor(request)
+    child = None
+    if request.POST.get("child"):
+        child = get_object_or_404(Person, pk=request.POST["child"])
+        try:
+            new = services.create_invite(organization, Role.PARENT, actor=person, child=child)
+        except PermissionDenied as refusal:
+            return forbidden(request, refusal)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("invites:member", organization_id=organization.pk, person_id=child.pk)
+        return _created(request, new)
+    form = _invite_form(person, organization, request.POST)
+    if form is None:
+        return forbidden(
+            request,
+            PermissionDenied(
+                _("Ссылки-приглашения делают администраторы и классные руководители.")
+            ),
+        )
+    if form.is_valid():
+        try:
+            new = services.create_invite(
+                organization,
+                form.cleaned_data["role"],
+                actor=person,
+                school_class=form.cleaned_data["school_class"],
+                expires_in_days=form.cleaned_data["expires_in_days"],
+                max_uses=form.cleaned_data["max_uses"],
+                needs_approval=form.approval(),
+            )
+        except PermissionDenied as refusal:
+            return forbidden(request, refusal)
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            return _created(request, new)
+    return render(
+        request,
+        "invites/links.html",
+        {
+            "organization": organization,
+            "form": form,
+            "links": selectors.links_visible_to(person, organization, timezone.now()),
+            "now": timezone.now(),
+        },
+        status=400,
+    )
+
+
+@login_required
+def link_detail(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = get_object_or_404(
+        InviteLink.objects.select_related("organization", "school_class", "child", "created_by"),
+        pk=link_id,
+    )
+    if not selectors.may_manage_link(_actor(request), link, timezone.now()):
+        return forbidden(request, PermissionDenied(_("Эту ссылку вам смотреть нельзя.")))
+    return render(
+        request,
+        "invites/link_detail.html",
+        {
+            "organization": link.organization,
+            "link": link,
+            "redemptions": link.redemptions.select_related("person", "join_request"),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = get_object_or_404(InviteLink.objects.select_related("organization"), pk=link_id)
+    try:
+        services.revoke_invite(link, actor=_actor(request))
+    except PermissionDenied as refusal:
+        return forbidden(request, refusal)
+    messages.success(request, _("Ссылка отозвана: по ней больше нельзя присоединиться."))
+    return redirect("invites:links", organization_id=link.organization_id)
+
+
+# --- join requests ------------------------------------------------------------------------
+
+
+@login_required
+def request_start(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    found = (
+        Organization.objects.filter(
+            Q(full_name__icontains=query) | Q(short_name__icontains=query) | Q(inn=query)
+        ).select_related("district")[:30]
+        if len(query) >= 3
+        else []
+    )
+    return render(request, "invites/request_start.html", {"query": query, "found": found})
+
+
+@login_required
+def request_new(request: HttpRequest, organization_id: int) -> HttpResponse:
+    organization = _organization(organization_id)
+    classes = classes_of(organization)
+    form = JoinRequestForm(request.POST or None, classes=classes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.check_rate("request", client_ip(request), _actor(request))
+            services.request_to_join(
+                _actor(request),
+                organization,
+                form.cleaned_data["role"],
+                school_class=form.cleaned_data["school_class"],
+                message=form.cleaned_data["message"],
+            )
+        except services.RateLimited as limited:
+            form.add_error(None, str(limited))
+        except ValidationError as error:
+            for message in error.messages:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("Заявка отправлена. Решение появится на этой странице."))
+            return redirect("invites:my-requests")
+    return render(request, "invites/request_new.html", {"organization": organization, "form": form})
+
+
+@login_required
+def my_requests(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "invites/my_requests.html", {"requests": selectors.requests_of(_actor(request))}
+    )
+
+
+def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
+    organization = _organization(organization_id)
+    require_admin(_actor(request), organization)
+    return organization
+
+
+@login_required
+def requests(request: HttpRequest, organization_id: int) -> HttpResponse:
+    try:
+        organization = _admin_organization(request, organization_id)
+    except PermissionDenied as refusal:
+        return forbidden(request, refusal)
+    return render(
+        request,
+        "invites/requests.html",
+        {
+            "organization": organization,
+            "pending": selectors.pending_requests(organization),
+            "decided": JoinRequest.objects.filter(organization=organization)
+            .exclude(status=JoinRequest.Status.PENDING)
+            .select_related("person", "decided_by")[:50],
+            "reject_form": RejectForm(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    join_request = get_object_or_404(
+        JoinRequest.objects.select_related("organization", "person"), pk=request_id
+    )
+    actor = _actor(request)
+    try:
+        if request.POST.get("decision") == "approve":
+            services.approve_request(join_request, actor=actor)
+            messages.success(
+                request,
+                _("Заявка одобрена: %(person)s получил(а) роль.") % {"person": join_request.person},
+            )
+        else:
+            services.reject_request(
+                join_request, actor=actor, reason=request.POST.get("reason", "")
+            )
+            messages.success(request, _("Заявка отклонена."))
+    except PermissionDenied as refusal:
+        return forbidden(request, refusal)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("invites:requests", organization_id=join_request.organization_id)
+
+
+# --- members and the audit ----------------------------------------------------------------
+
+
+@login_required
+def members(request: HttpRequest, organization_id: int) -> HttpResponse:
+    try:
+        organization = _admin_organization(request, organization_id)
+    except PermissionDenied as refusal:
+        return forbidden(request, refusal)
+    role = request.GET.get("role", "")
+    role = role if role in Role.values else ""
+    school_class = None
+    if request.GET.get("class", "").isdigit():
+        school_class = SchoolClass.objects.filter(
+            organization=organization, pk=request.GET["class"]
+        ).first()
+    query = request.GET.get("q", "")
+    return render(
+        request,
+        "invites/members.html",
+        {
+            "organization": organization,
+            "members": selectors.members_of(
+                organization, timezone.now(), role=role, school_class=school_class, query=query
+            ),
+            "roles": Role.choices,
+            "classes": classes_of(organization),
+            "role": role,
+            "school_class": school_class,
+            "query": query,
+        },
+    )
+
+
+@login_required
+def member(request: HttpRequest, organization_id: int, person_id: int) -> HttpResponse:
+    organization = _organization(organization_id)
+    person = get_object_or_404(Person, pk=person_id)
+    actor = _actor(request)
+    now = timezone.now()
+    current_class = class_at(person, now)
+    admin = selectors.is_admin(actor, organization, now)
+    # A class teacher opens their students' profiles to make parent links.
+    teacher_of_child = current_class is not None and selectors.leads_class(
+        actor, current_class, now
+    )
+    if not (admin or teacher_of_child):
+        return forbidden(
+            request,
+            PermissionDenied(
+                _("Профиль участника видят администраторы организации и классный руководитель.")
+            ),
+        )
+    if request.method == "POST" and admin:
+        action = request.POST.get("action")
+        try:
+            if action == "add_role":
+                form = RoleForm(request.POST)
+                if form.is_valid():
+                    services.add_role(person, organization, form.cleaned_data["role"], actor=actor)
+            elif action == "remove_role":
+                form = RoleForm(request.POST)
+                if form.is_valid():
+                    services.remove_role(
+                        person, organization, form.cleaned_data["role"], actor=actor
+                    )
+            elif action == "remove":
+                services.remove_member(person, organization, actor=actor)
+            elif action == "move":
+                move = MoveForm(request.POST, classes=classes_of(organization))
+                if move.is_valid():
+                    move_student(person, move.cleaned_data["school_class"], actor=actor)
+        except PermissionDenied as refusal:
+            return forbidden(request, refusal)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Сохранено."))
+        return redirect("invites:member", organization_id=organization.pk, person_id=person.pk)
+    roles_now = [role for role in Role.values if holds_role(person, organization, role, now)]
+    return render(
+        request,
+        "invites/member.html",
+        {
+            "organization": organization,
+            "person": person,
+            "is_admin": admin,
+            "roles_now": [(role, Role(role).label) for role in roles_now],
+            "history": role_history(person, organization),
+            "current_class": current_class,
+            "is_student": Role.STUDENT in roles_now,
+            "role_form": RoleForm(),
+            "move_form": MoveForm(classes=classes_of(organization).filter(is_staff_class=False)),
+        },
+    )
+
+
+@login_required
+def audit(request: HttpRequest, organization_id: int) -> HttpResponse:
+    try:
+        organization = _admin_organization(request, organization_id)
+    except PermissionDenied as refusal:
+        return forbidden(request, refusal)
+    return render(
+        request,
+        "invites/audit.html",
+        {"organization": organization, "entries": selectors.audit_log(organization)},
+    )

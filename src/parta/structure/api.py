@@ -1,0 +1,198 @@
+"""Structure API: an organization's profile and classes, for its admins."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from parta.accounts.models import Person
+from parta.structure import services
+from parta.structure.models import Organization, SchoolClass
+from parta.structure.selectors import classes_of, teachers_of
+
+router = Router(tags=["structure"])
+
+
+class ProfileOut(Schema):
+    id: int
+    full_name: str
+    short_name: str
+    inn: str
+    ogrn: str
+    kpp: str
+    address: str
+    phone: str
+    email: str
+    site: str
+    head_full_name: str
+
+
+class ProfileIn(Schema):
+    full_name: str | None = None
+    short_name: str | None = None
+    inn: str | None = None
+    ogrn: str | None = None
+    kpp: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    site: str | None = None
+    head_full_name: str | None = None
+
+
+class ClassOut(Schema):
+    id: int
+    name: str
+    grade: int | None
+    letter: str
+    academic_year: int | None
+    is_staff_class: bool
+    class_teacher_id: int | None
+
+
+class ClassIn(Schema):
+    name: str
+    academic_year: int | None = None
+    is_staff_class: bool = False
+    class_teacher_id: int | None = None
+
+
+class PlanIn(Schema):
+    plan: str = ""
+    academic_year: int | None = None
+    with_staff_class: bool = False
+
+
+class PlanOut(Schema):
+    created: list[ClassOut]
+    existing: list[str]
+
+
+class MoveIn(Schema):
+    student_id: int
+
+
+def _actor(request: HttpRequest) -> Person:
+    assert isinstance(request.user, Person)  # noqa: S101 - SessionAuth lets only people in
+    return request.user
+
+
+def refusal(error: Exception) -> HttpError:
+    """A refused write as an HTTP error: 403 for rights, 400 with the messages for bad input."""
+    if isinstance(error, PermissionDenied):
+        return HttpError(403, str(error))
+    assert isinstance(error, ValidationError)  # noqa: S101 - callers pass these two kinds only
+    return HttpError(400, " ".join(error.messages))
+
+
+def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
+    organization = get_object_or_404(
+        Organization.objects.select_related("district__region"), pk=organization_id
+    )
+    try:
+        services.require_admin(_actor(request), organization)
+    except PermissionDenied as error:
+        raise refusal(error) from None
+    return organization
+
+
+def _teacher(organization: Organization, person_id: int | None) -> Person | None:
+    if person_id is None:
+        return None
+    teacher = teachers_of(organization, timezone.now()).filter(pk=person_id).first()
+    if teacher is None:
+        raise HttpError(400, "Классный руководитель — учитель этой организации.")
+    return teacher
+
+
+@router.get("/organizations/{organization_id}/profile", response=ProfileOut)
+def get_profile(request: HttpRequest, organization_id: int) -> Organization:
+    return _admin_organization(request, organization_id)
+
+
+@router.patch("/organizations/{organization_id}/profile", response=ProfileOut)
+def update_profile(request: HttpRequest, organization_id: int, payload: ProfileIn) -> Organization:
+    organization = _admin_organization(request, organization_id)
+    try:
+        return services.update_profile(
+            organization, actor=_actor(request), **payload.dict(exclude_none=True)
+        )
+    except (PermissionDenied, ValidationError) as error:
+        raise refusal(error) from None
+
+
+@router.get("/organizations/{organization_id}/classes", response=list[ClassOut])
+def list_classes(request: HttpRequest, organization_id: int) -> list[SchoolClass]:
+    return list(classes_of(_admin_organization(request, organization_id)))
+
+
+@router.post("/organizations/{organization_id}/classes", response={201: ClassOut})
+def create_class(
+    request: HttpRequest, organization_id: int, payload: ClassIn
+) -> tuple[int, SchoolClass]:
+    organization = _admin_organization(request, organization_id)
+    try:
+        return 201, services.create_class(
+            organization,
+            payload.name,
+            actor=_actor(request),
+            academic_year=payload.academic_year,
+            is_staff_class=payload.is_staff_class,
+            class_teacher=_teacher(organization, payload.class_teacher_id),
+        )
+    except (PermissionDenied, ValidationError) as error:
+        raise refusal(error) from None
+
+
+@router.post("/organizations/{organization_id}/classes/bulk", response={201: PlanOut})
+def create_classes(
+    request: HttpRequest, organization_id: int, payload: PlanIn
+) -> tuple[int, PlanOut]:
+    """Classes of a staffing plan, e.g. {"plan": "1А–11В", "with_staff_class": true}."""
+    organization = _admin_organization(request, organization_id)
+    try:
+        result = services.create_classes(
+            organization,
+            payload.plan,
+            actor=_actor(request),
+            academic_year=payload.academic_year,
+            with_staff_class=payload.with_staff_class,
+        )
+    except (PermissionDenied, ValidationError) as error:
+        raise refusal(error) from None
+    return 201, PlanOut(
+        created=[ClassOut.model_validate(school_class) for school_class in result.created],
+        existing=result.existing,
+    )
+
+
+@router.put("/classes/{class_id}", response=ClassOut)
+def update_class(request: HttpRequest, class_id: int, payload: ClassIn) -> SchoolClass:
+    school_class = get_object_or_404(SchoolClass, pk=class_id)
+    organization = _admin_organization(request, school_class.organization_id)
+    try:
+        return services.update_class(
+            school_class,
+            actor=_actor(request),
+            name=payload.name,
+            academic_year=payload.academic_year,
+            class_teacher=_teacher(organization, payload.class_teacher_id),
+            is_staff_class=payload.is_staff_class,
+        )
+    except (PermissionDenied, ValidationError) as error:
+        raise refusal(error) from None
+
+
+@router.post("/classes/{class_id}/students", response=ClassOut)
+def move_student(request: HttpRequest, class_id: int, payload: MoveIn) -> SchoolClass:
+    """Move a student of the school into this class from now on."""
+    school_class = get_object_or_404(SchoolClass, pk=class_id)
+    _admin_organization(request, school_class.organization_id)
+    student = get_object_or_404(Person, pk=payload.student_id)
+    try:
+        services.move_student(student, school_class, actor=_actor(request))
+    except (PermissionDenied, ValidationError) as error:
+        raise refusal(error) from None
+    return school_class

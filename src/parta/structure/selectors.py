@@ -1,0 +1,36 @@
+"""Reads about an organization's structure: its classes and the academic year."""
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from parta.accounts.models import Person, Role
+from parta.accounts.selectors import role_grants_held_at
+from parta.structure.models import Organization, SchoolClass
+
+# From this month the new academic year is the current one: classes for September are
+# planned in the summer.
+ACADEMIC_YEAR_FIRST_MONTH = 7
+
+
+def current_academic_year(organization: Organization, when: datetime | None = None) -> int:
+    """The year the academic year started (2026 for 2026/27), in the school's own time zone."""
+    local = timezone.localtime(when or timezone.now(), organization.district.region.zone)
+    return local.year if local.month >= ACADEMIC_YEAR_FIRST_MONTH else local.year - 1
+
+
+def classes_of(
+    organization: Organization, academic_year: int | None = None
+) -> QuerySet[SchoolClass]:
+    classes = SchoolClass.objects.filter(organization=organization).select_related("class_teacher")
+    if academic_year is not None:
+        classes = classes.filter(academic_year=academic_year)
+    return classes
+
+
+def teachers_of(organization: Organization, when: datetime) -> QuerySet[Person]:
+    """Teachers of the organization at `when`: the people a class teacher is chosen from."""
+    return Person.objects.filter(
+        pk__in=role_grants_held_at([organization.pk], [Role.TEACHER], when).values("person_id")
+    )
