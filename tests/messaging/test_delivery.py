@@ -1,0 +1,63 @@
+"""Events reach the conversation's current members over the WebSocket, and nobody else."""
+
+import pytest
+from channels.db import database_sync_to_async
+
+from parta.messaging.models import Conversation
+from parta.messaging.services import create_conversation, remove_member, send_message
+from tests.realtime.sockets import open_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+TIMEOUT = 3
+
+
+async def events(communicator) -> list[dict]:
+    """Everything that arrives until the socket goes quiet."""
+    received = []
+    while not await communicator.receive_nothing(timeout=0.3):
+        message = await communicator.receive_json_from(timeout=TIMEOUT)
+        if message["type"] == "event":
+            received.append(message)
+    return received
+
+
+async def test_a_message_reaches_members_only_and_a_removed_member_hears_no_more(s, outsider):
+    chat = await database_sync_to_async(create_conversation)(
+        s.teacher, s.org, title="5А", purpose=Conversation.Purpose.CLASS, school_class=s.five_a
+    )
+    student, classmate = s.students
+    sockets = {p.pk: await open_socket(p) for p in (student, classmate, s.colleague, outsider)}
+    try:
+        for communicator in sockets.values():
+            await communicator.send_json_to({"type": "resume", "after": None})
+        for communicator in sockets.values():
+            await events(communicator)  # the catch-up of what happened before
+
+        message = await database_sync_to_async(send_message)(
+            s.teacher, chat, "Завтра экскурсия", idempotency_key="k1"
+        )
+        for person in (student, classmate):
+            (event,) = await events(sockets[person.pk])
+            assert event["kind"] == "message.created"
+            assert event["payload"]["message"]["id"] == message.pk
+            assert event["payload"]["message"]["text"] == "Завтра экскурсия"
+        assert await events(sockets[s.colleague.pk]) == []
+        assert await events(sockets[outsider.pk]) == []
+
+        # A retried send stores nothing new and announces nothing new.
+        again = await database_sync_to_async(send_message)(
+            s.teacher, chat, "Завтра экскурсия", idempotency_key="k1"
+        )
+        assert again.pk == message.pk
+        assert await events(sockets[student.pk]) == []
+
+        await database_sync_to_async(remove_member)(chat, classmate, by=s.teacher)
+        removed = [e["kind"] for e in await events(sockets[classmate.pk])]
+        assert removed == ["message.created", "conversation.member_left"]  # «left», then out
+        await database_sync_to_async(send_message)(s.teacher, chat, "Уже без него")
+        assert await events(sockets[classmate.pk]) == []
+        kinds = [e["kind"] for e in await events(sockets[student.pk])]
+        assert kinds == ["message.created", "conversation.member_left", "message.created"]
+    finally:
+        for communicator in sockets.values():
+            await communicator.disconnect()
