@@ -129,13 +129,40 @@ _TABLES: dict[str, _Table] = {
 }
 
 
-@dataclass
+# The attributes of each type's row that hold another record's pk.
+_FOREIGN_KEYS: dict[str, tuple[str, ...]] = {
+    "region": (),
+    "district": ("region_id",),
+    "org": ("district_id",),
+    "user": (),
+    "role": ("person_id", "organization_id"),
+    "class": ("organization_id", "class_teacher_id"),
+    "chat": ("organization_id", "school_class_id", "created_by_id"),
+    "message": ("conversation_id", "organization_id", "author_id"),
+    "call": ("organization_id", "conversation_id", "created_by_id"),
+    "call_participant": ("call_id", "person_id"),
+}
+
+
+@dataclass(eq=False)
 class _Item:
-    """A record waiting to be written: its line, the unsaved row, and chat members."""
+    """A record waiting to be written: its line, the unsaved row, and chat members.
+
+    A row may refer to another waiting record by holding its _Item in place of a pk;
+    writing a type first writes the types before it, then puts the pks in. So a file
+    that alternates calls and their participants is not written one call at a time.
+    """
 
     line: int
     row: Any
-    members: frozenset[int] = frozenset()
+    members: frozenset[Any] = frozenset()
+
+
+def _now(value: Any) -> Any:
+    """A reference as it stands: the pk once the referred record is written."""
+    if isinstance(value, _Item) and value.row.pk is not None:
+        return value.row.pk
+    return value
 
 
 class _Importer:
@@ -149,6 +176,7 @@ class _Importer:
         self.zones: dict[int, ZoneInfo] = {}
         self.tally: Counter[TallyKey] = Counter()
         self.role_reason = _("импорт истории")
+        self.failed_writing = False
 
     # Reading ----------------------------------------------------------------------------
 
@@ -270,7 +298,7 @@ class _Importer:
         class_id = None
         if record.school_class is not None:
             class_id = self._ref("class", record.school_class, record.line, "class")
-            if self.organization_of["class"][class_id] != organization_id:
+            if _now(self._organization("class", class_id)) != _now(organization_id):
                 raise ExchangeError(
                     record.line,
                     "class",
@@ -300,7 +328,7 @@ class _Importer:
             record.line,
             _NewMessage(
                 chat_id,
-                self.organization_of["chat"][chat_id],
+                self._organization("chat", chat_id),
                 self._ref("user", record.author, record.line, "author"),
                 record.sent_at,
                 record.text,
@@ -314,7 +342,7 @@ class _Importer:
         chat_id = None
         if record.chat is not None:
             chat_id = self._ref("chat", record.chat, record.line, "chat")
-            if self.organization_of["chat"][chat_id] != organization_id:
+            if _now(self._organization("chat", chat_id)) != _now(organization_id):
                 raise ExchangeError(
                     record.line,
                     "chat",
@@ -383,15 +411,19 @@ class _Importer:
         if len(pending) >= BATCH_SIZE:
             self.flush(type_name)
 
-    def _ref(self, type_name: str, ref: str, line: int, field_name: str) -> int:
+    def _organization(self, type_name: str, ref: Any) -> Any:
+        if isinstance(ref, _Item):
+            return ref.row.organization_id
+        return self.organization_of[type_name][ref]
+
+    def _ref(self, type_name: str, ref: str, line: int, field_name: str) -> Any:
         """The pk of the record `ref` refers to: met earlier in the file or already stored."""
         known = self.ids[type_name]
         pk = known.get(ref)
         if pk is not None:
             return pk
         if ref in self.pending[type_name]:
-            self.flush(type_name)
-            return known[ref]
+            return self.pending[type_name][ref]
         table = _TABLES[type_name]
         attrs = ["pk"] + ([table.organization_attr] if table.organization_attr else [])
         stored = table.model._default_manager.filter(external_id=ref).values_list(*attrs).first()
@@ -420,7 +452,9 @@ class _Importer:
         mine = _values(_TABLES[type_name], item.row)
         differs = next(
             (name for attr, name in _TABLES[type_name].fields.items() if mine[attr] != other[attr]),
-            "members" if item.members != other_members else None,
+            "members"
+            if {_now(m) for m in item.members} != {_now(m) for m in other_members}
+            else None,
         )
         if differs is None:
             return
@@ -442,13 +476,29 @@ class _Importer:
         items = self.pending[type_name]
         if not items:
             return
+        for earlier in RECORD_TYPES:
+            if earlier == type_name:
+                break
+            self.flush(earlier)
+        for item in items.values():
+            row = item.row
+            for attr in _FOREIGN_KEYS[type_name]:
+                value = getattr(row, attr)
+                if isinstance(value, _Item):
+                    setattr(row, attr, value.row.pk)
+            if item.members:
+                item.members = frozenset(_now(member) for member in item.members)
         self.pending[type_name] = {}
-        if type_name == "role":
-            self._flush_roles(list(items.values()))
-        elif type_name == "call_participant":
-            self._flush_call_participants(items)
-        else:
-            self._flush_by_id(type_name, items)
+        try:
+            if type_name == "role":
+                self._flush_roles(list(items.values()))
+            elif type_name == "call_participant":
+                self._flush_call_participants(items)
+            else:
+                self._flush_by_id(type_name, items)
+        except ExchangeError:
+            self.failed_writing = True
+            raise
 
     def flush_all(self) -> None:
         for type_name in RECORD_TYPES:
@@ -566,25 +616,37 @@ class _Importer:
         self.summary.created["role"] += len(stored)
         self.summary.unchanged["role"] += len(items) - len(stored)
 
-    def _flush_call_participants(self, items: dict[tuple[int, int, datetime], _Item]) -> None:
-        stored = {
-            (call_id, person_id, joined_at): left_at
+    def _flush_call_participants(self, items: dict[Any, _Item]) -> None:
+        # Keys are rebuilt from pks: a key may have held a waiting call when it was queued.
+        known: dict[tuple[int, int, datetime], tuple[datetime | None, int | None]] = {
+            (call_id, person_id, joined_at): (left_at, None)
             for call_id, person_id, joined_at, left_at in CallParticipation.objects.filter(
-                call_id__in={key[0] for key in items}
+                call_id__in={item.row.call_id for item in items.values()}
             ).values_list("call_id", "person_id", "joined_at", "left_at")
         }
         new = []
-        for key, item in items.items():
-            if key not in stored:
-                new.append(item.row)
-            elif stored[key] != item.row.left_at:
+        for item in items.values():
+            row = item.row
+            key = (row.call_id, row.person_id, row.joined_at)
+            if key not in known:
+                known[key] = (row.left_at, item.line)
+                new.append(row)
+                continue
+            left_at, line = known[key]
+            if left_at != row.left_at:
+                where = (
+                    _("в базе")
+                    if line is None
+                    else _("выше в файле (строка %(line)d)") % {"line": line}
+                )
                 raise ExchangeError(
                     item.line,
                     "left_at",
                     _(
-                        "участие с тем же ключом (call, user, joined_at) уже есть в базе "
+                        "участие с тем же ключом (call, user, joined_at) уже есть %(where)s "
                         "с другим временем выхода"
-                    ),
+                    )
+                    % {"where": where},
                 )
         CallParticipation.objects.bulk_create(new, batch_size=500)
         self.summary.created["call_participant"] += len(new)
@@ -654,7 +716,7 @@ def _insert_messages(messages: list[_NewMessage]) -> None:
 
 
 def _values(table: _Table, row: Any) -> dict[str, Any]:
-    return {attr: getattr(row, attr) for attr in table.fields}
+    return {attr: _now(getattr(row, attr)) for attr in table.fields}
 
 
 @transaction.atomic
@@ -686,12 +748,16 @@ def import_activity(
 
 
 def _earliest(importer: _Importer, error: ExchangeError) -> ExchangeError:
-    """The error of the first bad line: a record still waiting may be wrong above `error`."""
-    first = error
-    for type_name in RECORD_TYPES:
-        try:
-            importer.flush(type_name)
-        except ExchangeError as other:
-            if other.line < first.line:
-                first = other
-    return first
+    """The error of the first bad line: a record still waiting may be wrong above `error`.
+
+    Only when `error` came from reading a line: after a failed write, waiting records
+    may refer to rows that were never written, so nothing more is written.
+    """
+    if importer.failed_writing:
+        return error
+    try:
+        importer.flush_all()
+    except ExchangeError as earlier:
+        if earlier.line < error.line:
+            return earlier
+    return error
