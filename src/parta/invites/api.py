@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from parta.accounts.models import Person, Role
@@ -169,9 +169,7 @@ def list_links(request: HttpRequest, organization_id: int) -> list[InviteLink]:
 
 
 @router.post("/organizations/{organization_id}/links", response={201: NewLinkOut})
-def create_link(
-    request: HttpRequest, organization_id: int, payload: LinkIn
-) -> tuple[int, NewLinkOut]:
+def create_link(request: HttpRequest, organization_id: int, payload: LinkIn) -> Status[object]:
     organization = _organization(organization_id)
     child = get_object_or_404(Person, pk=payload.child_id) if payload.child_id else None
     try:
@@ -188,7 +186,7 @@ def create_link(
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
     out = LinkOut.model_validate(new.link)
-    return 201, NewLinkOut(**out.model_dump(), url=request.build_absolute_uri(new.path))
+    return Status(201, NewLinkOut(**out.model_dump(), url=request.build_absolute_uri(new.path)))
 
 
 @router.post("/links/{link_id}/revoke", response=LinkOut)
@@ -240,11 +238,11 @@ def redeem(request: HttpRequest, payload: TokenIn) -> RedeemOut:
 @router.post("/organizations/{organization_id}/requests", response={201: RequestOut})
 def create_request(
     request: HttpRequest, organization_id: int, payload: RequestIn
-) -> tuple[int, JoinRequest]:
+) -> Status[object]:
     organization = _organization(organization_id)
     _limited(request, "request")
     try:
-        return 201, services.request_to_join(
+        joined = services.request_to_join(
             _actor(request),
             organization,
             payload.role,
@@ -253,6 +251,7 @@ def create_request(
         )
     except ValidationError as error:
         raise refusal(error) from None
+    return Status(201, joined)
 
 
 @router.get("/my/requests", response=list[RequestOut])
@@ -330,7 +329,7 @@ def _member_change(
 @router.post("/organizations/{organization_id}/members/{person_id}/roles", response={204: None})
 def add_role(
     request: HttpRequest, organization_id: int, person_id: int, payload: RoleIn
-) -> tuple[int, None]:
+) -> Status[object]:
     _member_change(
         request,
         organization_id,
@@ -339,7 +338,7 @@ def add_role(
             person, organization, payload.role, actor=actor
         ),
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.delete(
@@ -347,7 +346,7 @@ def add_role(
 )
 def remove_role(
     request: HttpRequest, organization_id: int, person_id: int, role: str
-) -> tuple[int, None]:
+) -> Status[object]:
     _member_change(
         request,
         organization_id,
@@ -356,11 +355,11 @@ def remove_role(
             person, organization, role, actor=actor
         ),
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.delete("/organizations/{organization_id}/members/{person_id}", response={204: None})
-def remove_member(request: HttpRequest, organization_id: int, person_id: int) -> tuple[int, None]:
+def remove_member(request: HttpRequest, organization_id: int, person_id: int) -> Status[object]:
     _member_change(
         request,
         organization_id,
@@ -369,7 +368,7 @@ def remove_member(request: HttpRequest, organization_id: int, person_id: int) ->
             person, organization, actor=actor
         ),
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/organizations/{organization_id}/audit", response=list[AuditOut])

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from parta.accounts.models import AuditEntry, Person, Role
 from parta.accounts.selectors import (
@@ -132,29 +132,26 @@ def members_of(
         )
     if school_class is not None:
         grants = grants.filter(person_id__in=students_in_class(school_class, when).values("pk"))
-    query = query.strip()
-    if query:
-        by_name = Q()
-        for word in query.split():
-            by_name &= (
-                Q(person__surname__icontains=word)
-                | Q(person__name__icontains=word)
-                | Q(person__patronymic__icontains=word)
-            )
-        digits = _phone_digits(query)
-        grants = grants.filter(
-            by_name | Q(person__phone__contains=digits) if len(digits) >= 4 else by_name
-        )
     members: dict[int, Member] = {}
     for grant in grants.order_by(
         "person__surname", "person__name", "person__patronymic", "person_id", "role"
     ):
         member = members.setdefault(grant.person_id, Member(person=grant.person))
         member.roles.append(grant.role)
-    for member in members.values():
+    # Matched in Python: SQLite's LIKE folds the case of Latin letters only, not Cyrillic.
+    words = query.casefold().split()
+    digits = _phone_digits(query)
+    found = [
+        member
+        for member in members.values()
+        if not words
+        or all(word in member.person.full_name.casefold() for word in words)
+        or (len(digits) >= 4 and digits in (member.person.phone or ""))
+    ]
+    for member in found:
         if Role.STUDENT in member.roles:
             member.school_class = class_at(member.person, when)
-    return list(members.values())
+    return found
 
 
 def audit_log(organization: Organization, limit: int = 300) -> QuerySet[AuditEntry]:

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -356,11 +355,17 @@ def link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
 @login_required
 def request_start(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
+    needle = query.casefold()
+    # Matched in Python: SQLite's LIKE folds the case of Latin letters only, not Cyrillic.
     found = (
-        Organization.objects.filter(
-            Q(full_name__icontains=query) | Q(short_name__icontains=query) | Q(inn=query)
-        ).select_related("district")[:30]
-        if len(query) >= 3
+        [
+            organization
+            for organization in Organization.objects.select_related("district")
+            if needle in organization.full_name.casefold()
+            or needle in organization.short_name.casefold()
+            or needle == organization.inn
+        ][:30]
+        if len(needle) >= 3
         else []
     )
     return render(request, "invites/request_start.html", {"query": query, "found": found})

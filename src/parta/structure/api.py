@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from parta.accounts.models import Person
@@ -129,12 +129,10 @@ def list_classes(request: HttpRequest, organization_id: int) -> list[SchoolClass
 
 
 @router.post("/organizations/{organization_id}/classes", response={201: ClassOut})
-def create_class(
-    request: HttpRequest, organization_id: int, payload: ClassIn
-) -> tuple[int, SchoolClass]:
+def create_class(request: HttpRequest, organization_id: int, payload: ClassIn) -> Status[object]:
     organization = _admin_organization(request, organization_id)
     try:
-        return 201, services.create_class(
+        created = services.create_class(
             organization,
             payload.name,
             actor=_actor(request),
@@ -144,12 +142,11 @@ def create_class(
         )
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
+    return Status(201, created)
 
 
 @router.post("/organizations/{organization_id}/classes/bulk", response={201: PlanOut})
-def create_classes(
-    request: HttpRequest, organization_id: int, payload: PlanIn
-) -> tuple[int, PlanOut]:
+def create_classes(request: HttpRequest, organization_id: int, payload: PlanIn) -> Status[object]:
     """Classes of a staffing plan, e.g. {"plan": "1А–11В", "with_staff_class": true}."""
     organization = _admin_organization(request, organization_id)
     try:
@@ -162,9 +159,12 @@ def create_classes(
         )
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
-    return 201, PlanOut(
-        created=[ClassOut.model_validate(school_class) for school_class in result.created],
-        existing=result.existing,
+    return Status(
+        201,
+        PlanOut(
+            created=[ClassOut.model_validate(school_class) for school_class in result.created],
+            existing=result.existing,
+        ),
     )
 
 

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from parta.accounts.models import Person
@@ -6,10 +9,17 @@ from parta.structure.models import Organization
 from parta.structure.services import PROFILE_FIELDS
 
 
+def _profile_field(field: models.Field, **kwargs: Any) -> forms.Field | None:
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"  # a school site typed as «school.ru»
+    return field.formfield(**kwargs)
+
+
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = PROFILE_FIELDS
+        formfield_callback = _profile_field
 
 
 class ClassForm(forms.Form):
