@@ -3,6 +3,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from parta.demo.activity import seed_activity
 from parta.demo.services import demo_sign_ins, seed_demo
 
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
                 "DEBUG=1 (or pass --allow-without-debug on a throwaway instance)."
             )
         demo = seed_demo()
+        seed_activity(demo.schools)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Демо-район готов: {demo.district} ({demo.region}), "
