@@ -14,14 +14,18 @@ api = NinjaAPI(
 
 def _mount() -> None:
     from parta.accounts.api import router as accounts_router
+    from parta.invites.api import router as invites_router
     from parta.messaging.api import router as messaging_router
     from parta.monitoring.api import router as monitoring_router
     from parta.realtime.api import router as realtime_router
+    from parta.structure.api import router as structure_router
 
     api.add_router("/accounts", accounts_router)
+    api.add_router("/invites", invites_router)
     api.add_router("/messaging", messaging_router)
     api.add_router("/monitoring", monitoring_router)
     api.add_router("/realtime", realtime_router)
+    api.add_router("/structure", structure_router)
 
 
 _mount()

@@ -11,7 +11,8 @@ Rules (numbers in settings, PARTA_SIGNIN_*):
   after the right code does the person learn that no account exists for the number;
 - a number without an account gets one only if it is an organization's
   `admin_application_phone` (the administrator from the connection application; the name
-  is asked for then). Everyone else joins through invites;
+  is asked for then), or if the person is redeeming a valid invite link
+  (`verify_code(..., with_valid_invite=True)`, called by parta.invites);
 - whoever signs in with an organization's application phone receives the admin role there
   (unless held already), recorded as "role.admin_auto_granted".
 Codes are never logged; phone numbers are logged masked.
@@ -23,7 +24,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -32,11 +32,13 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from parta import ratelimit
 from parta.accounts.models import Person, Role, SignInCode
 from parta.accounts.phones import normalize_phone
 from parta.accounts.selectors import role_history
 from parta.accounts.services import RoleError, create_person, grant_role, record_audit
 from parta.accounts.sms import SmsError, get_sms_backend
+from parta.ratelimit import Limit
 from parta.structure.models import Organization
 
 logger = logging.getLogger("parta.accounts")
@@ -86,43 +88,37 @@ def _code_hash(phone: str, code: str) -> str:
     return salted_hmac("parta.accounts.signin", f"{phone}:{code}", algorithm="sha256").hexdigest()
 
 
-def _recent_requests(key: str, window: int, now: datetime) -> list[float]:
-    since = now.timestamp() - window
-    return [stamp for stamp in cache.get(key, []) if stamp > since]
-
-
-def _limits(phone: str, ip: str) -> list[tuple[str, int, int]]:
+def _limits(phone: str, ip: str) -> list[Limit]:
     return [
-        (
+        Limit(
             f"parta:signin:phone:{phone}",
             settings.PARTA_SIGNIN_PHONE_LIMIT,
             settings.PARTA_SIGNIN_PHONE_WINDOW,
         ),
-        (f"parta:signin:ip:{ip}", settings.PARTA_SIGNIN_IP_LIMIT, settings.PARTA_SIGNIN_IP_WINDOW),
+        Limit(
+            f"parta:signin:ip:{ip}", settings.PARTA_SIGNIN_IP_LIMIT, settings.PARTA_SIGNIN_IP_WINDOW
+        ),
     ]
 
 
 def _check_rate_limits(phone: str, ip: str, now: datetime) -> None:
-    for key, limit, window in _limits(phone, ip):
-        recent = _recent_requests(key, window, now)
-        if len(recent) >= limit:
-            retry_after = max(math.ceil(min(recent) + window - now.timestamp()), 1)
-            minutes = math.ceil(retry_after / 60)
-            raise SignInError(
-                "rate_limited",
-                ngettext(
-                    "Слишком много запросов кода. Повторите через %(minutes)d минуту.",
-                    "Слишком много запросов кода. Повторите через %(minutes)d минут.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-                retry_after=retry_after,
+    wait = ratelimit.retry_after(_limits(phone, ip), now)
+    if wait is not None:
+        minutes = math.ceil(wait / 60)
+        raise SignInError(
+            "rate_limited",
+            ngettext(
+                "Слишком много запросов кода. Повторите через %(minutes)d минуту.",
+                "Слишком много запросов кода. Повторите через %(minutes)d минут.",
+                minutes,
             )
+            % {"minutes": minutes},
+            retry_after=wait,
+        )
 
 
 def _count_request(phone: str, ip: str, now: datetime) -> None:
-    for key, _limit, window in _limits(phone, ip):
-        cache.set(key, [*_recent_requests(key, window, now), now.timestamp()], timeout=window)
+    ratelimit.count(_limits(phone, ip), now)
 
 
 def request_code(phone: str, ip: str, *, now: datetime | None = None) -> SignInCode:
@@ -203,12 +199,17 @@ def _use_code(phone: str, entered: str, now: datetime) -> SignInError | None:
 
 
 def _new_application_admin(phone: str, full_name: str) -> Person:
+    return _new_person(
+        phone,
+        full_name,
+        _("Вы входите впервые как администратор организации. Укажите фамилию, имя и отчество."),
+    )
+
+
+def _new_person(phone: str, full_name: str, name_missing: str) -> Person:
     surname, name, patronymic = Person.split_full_name(full_name)
     if not surname:
-        raise SignInError(
-            "name_required",
-            _("Вы входите впервые как администратор организации. Укажите фамилию, имя и отчество."),
-        )
+        raise SignInError("name_required", name_missing)
     try:
         return create_person(surname=surname, name=name, patronymic=patronymic, phone=phone)
     except ValidationError as exc:
@@ -249,10 +250,19 @@ def _grant_application_admin_roles(
         )
 
 
-def _signing_in_person(phone: str, full_name: str, ip: str, now: datetime) -> Person:
+def _signing_in_person(
+    phone: str, full_name: str, ip: str, now: datetime, with_valid_invite: bool
+) -> Person:
     person = Person.objects.filter(phone=phone).first()
     application_organizations = list(Organization.objects.filter(admin_application_phone=phone))
-    if person is None:
+    if person is None and with_valid_invite and not application_organizations:
+        person = _new_person(
+            phone,
+            full_name,
+            _("Вы впервые в Парте. Укажите фамилию, имя и отчество, чтобы создать учётную запись."),
+        )
+        record_audit("person.created_on_invite", subject=person)
+    elif person is None:
         if not application_organizations:
             raise SignInError(
                 "no_account",
@@ -271,12 +281,20 @@ def _signing_in_person(phone: str, full_name: str, ip: str, now: datetime) -> Pe
 
 
 def verify_code(
-    phone: str, code: str, ip: str, *, full_name: str = "", now: datetime | None = None
+    phone: str,
+    code: str,
+    ip: str,
+    *,
+    full_name: str = "",
+    with_valid_invite: bool = False,
+    now: datetime | None = None,
 ) -> Person:
     """Check the code sent to `phone` and return the person signing in.
 
     `full_name` is used only when an organization's administrator signs in for the first
-    time and an account is created for them. A refusal after the right code (no account,
+    time and an account is created for them, or when `with_valid_invite` is set: the caller
+    (parta.invites) has checked that this browser holds a usable invite link, so a number
+    without an account gets one under that name. A refusal after the right code (no account,
     name missing) leaves the code usable; a wrong code is counted.
     """
     phone_e164 = _normalize(phone)
@@ -286,7 +304,7 @@ def verify_code(
         with transaction.atomic():
             failure = _use_code(phone_e164, entered, now)
             if failure is None:
-                person = _signing_in_person(phone_e164, full_name, ip, now)
+                person = _signing_in_person(phone_e164, full_name, ip, now, with_valid_invite)
     except SignInError as refused:
         failure = refused
     if failure is not None:
