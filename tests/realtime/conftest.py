@@ -1,5 +1,9 @@
+import asyncio
+
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
+from django.db import connections
 
 
 @pytest.fixture(autouse=True)
@@ -8,3 +12,11 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def close_sync_thread_connections():
+    """database_sync_to_async runs in asgiref's shared thread, whose connection would
+    otherwise stay open and keep PostgreSQL from dropping the test database."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all)())

@@ -8,12 +8,7 @@ process A and of process B, and a client that reconnects to the other process ca
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from urllib.parse import quote
 
 import pytest
 from channels.db import database_sync_to_async
@@ -23,38 +18,12 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from parta.realtime.services import publish
 from tests.factories import make_person
+from tests.realtime.servers import server_env, uvicorn_servers
 from tests.realtime.sockets import session_cookie
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT = 5
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"uvicorn on {port} exited:\n{log.read()}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"uvicorn on {port} did not start in 30 s")
 
 
 @pytest.fixture
@@ -81,37 +50,9 @@ def shared_redis(transactional_db, settings, tmp_path):
 def two_servers(shared_redis, tmp_path):
     """Ports of two uvicorn processes running the production settings on the test database."""
     redis_url, prefix = shared_redis
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "parta.settings",
-        "SECRET_KEY": settings.SECRET_KEY,  # the session cookies are signed with it
-        "DATABASE_URL": _database_url(),
-        "REDIS_URL": redis_url,
-        "PARTA_CHANNELS_PREFIX": prefix,
-        "PARTA_DATA_DIR": str(tmp_path),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DEBUG": "",
-    }
-    servers = []
-    try:
-        for name in ("a", "b"):
-            port = _free_port()
-            log = open(tmp_path / f"uvicorn-{name}.log", "w+")  # noqa: SIM115 - closed below
-            command = [sys.executable, "-m", "uvicorn", "parta.asgi:application"]
-            command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-            servers.append((port, process, log))
-            _wait_for_port(port, process, log)
-        yield [port for port, _, _ in servers]
-    finally:
-        for _, process, log in servers:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
+    env = server_env(REDIS_URL=redis_url, PARTA_CHANNELS_PREFIX=prefix)
+    with uvicorn_servers(env, tmp_path, count=2) as ports:
+        yield ports
 
 
 async def _open(port: int, cookie: str, after: int) -> ClientConnection:
