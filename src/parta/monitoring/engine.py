@@ -49,6 +49,7 @@ COUNT_KEYS = ("teachers", *TEACHER_KEYS, *CONTEXT_KEYS)
 
 Interval = tuple[datetime, datetime | None]
 PairKey = tuple[int, int]  # organization_id, person_id
+BEGINNING = datetime(1, 1, 2, tzinfo=UTC)
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
@@ -125,9 +126,21 @@ def held_calls() -> QuerySet[Call]:
     return Call.objects.filter(Exists(stays_shared))
 
 
-def _organization_rows(
-    orgs: list[Organization], week: Week, zone: ZoneInfo
-) -> list[dict[str, Any]]:
+@dataclass
+class WeekActivity:
+    """What the indicators are made of, for organizations sharing one zone and week."""
+
+    teachers: dict[int, set[int]]  # organization → people holding the teacher role in W
+    teacher_messages: dict[PairKey, int]  # messages written in W while a teacher
+    teacher_calls: Counter[PairKey]  # held calls created in W while a teacher
+    teacher_chats: Counter[PairKey]  # live chats created while a teacher (cumulative)
+    members: dict[tuple[int, str], int]  # (organization, role) → people at the last moment
+    messages_total: dict[int, int]
+    chats_total: Counter[int]
+    calls_total: Counter[int]
+
+
+def week_activity(orgs: list[Organization], week: Week, zone: ZoneInfo) -> WeekActivity:
     start, end = week.bounds(zone)
     last_moment = end - timedelta(microseconds=1)
     org_ids = [org.pk for org in orgs]
@@ -152,7 +165,6 @@ def _organization_rows(
         .order_by()
     }
 
-    teacher_messages = _teacher_message_counts(org_ids, week, start, end, teacher_intervals)
     messages_total: dict[int, int] = {
         org_id: n or 0
         for org_id, n in WeeklyMessageTally.objects.filter(
@@ -163,7 +175,7 @@ def _organization_rows(
         .order_by()
     }
 
-    chats_total, teachers_with_chat = _chats(org_ids, end, teachers)
+    chats_total, teacher_chats = _chats(org_ids, end, teachers)
 
     calls_total: Counter[int] = Counter()
     teacher_calls: Counter[PairKey] = Counter()
@@ -176,14 +188,32 @@ def _organization_rows(
         if _held_at(teacher_intervals.get((org_id, creator_id), ()), created_at):
             teacher_calls[(org_id, creator_id)] += 1
 
+    return WeekActivity(
+        teachers=teachers,
+        teacher_messages=_teacher_message_counts(org_ids, week, start, end, teacher_intervals),
+        teacher_calls=teacher_calls,
+        teacher_chats=teacher_chats,
+        members=members,
+        messages_total=messages_total,
+        chats_total=chats_total,
+        calls_total=calls_total,
+    )
+
+
+def _organization_rows(
+    orgs: list[Organization], week: Week, zone: ZoneInfo
+) -> list[dict[str, Any]]:
+    activity = week_activity(orgs, week, zone)
     rows = []
     for org in orgs:
-        org_teachers = teachers.get(org.pk, set())
-        msgs = [teacher_messages.get((org.pk, p), 0) for p in org_teachers]
-        calls = [teacher_calls.get((org.pk, p), 0) for p in org_teachers]
+        org_teachers = activity.teachers.get(org.pk, set())
+        msgs = [activity.teacher_messages.get((org.pk, p), 0) for p in org_teachers]
+        calls = [activity.teacher_calls[(org.pk, p)] for p in org_teachers]
         counts = {
             "teachers": len(org_teachers),
-            "teachers_with_chat": len(teachers_with_chat.get(org.pk, set())),
+            "teachers_with_chat": sum(
+                1 for p in org_teachers if activity.teacher_chats[(org.pk, p)]
+            ),
             "teachers_3_messages": sum(1 for n in msgs if n >= 3),
             "teachers_10_messages": sum(1 for n in msgs if n >= 10),
             "teachers_1_call": sum(1 for n in calls if n >= 1),
@@ -200,12 +230,12 @@ def _organization_rows(
         row.update({f"{k}_pct": share_pct(counts[k], counts["teachers"]) for k in TEACHER_KEYS})
         row.update(
             {
-                "admins": members.get((org.pk, Role.ADMIN), 0),
-                "students": members.get((org.pk, Role.STUDENT), 0),
-                "parents": members.get((org.pk, Role.PARENT), 0),
-                "chats": chats_total.get(org.pk, 0),
-                "messages": messages_total.get(org.pk, 0),
-                "calls_held": calls_total.get(org.pk, 0),
+                "admins": activity.members.get((org.pk, Role.ADMIN), 0),
+                "students": activity.members.get((org.pk, Role.STUDENT), 0),
+                "parents": activity.members.get((org.pk, Role.PARENT), 0),
+                "chats": activity.chats_total[org.pk],
+                "messages": activity.messages_total.get(org.pk, 0),
+                "calls_held": activity.calls_total[org.pk],
             }
         )
         rows.append(row)
@@ -254,8 +284,8 @@ def _teacher_message_counts(
 
 def _chats(
     org_ids: list[int], end: datetime, teachers: dict[int, set[int]]
-) -> tuple[Counter[int], dict[int, set[int]]]:
-    """Chats alive at the end of W, and the week's teachers who created one while a teacher."""
+) -> tuple[Counter[int], Counter[PairKey]]:
+    """Chats alive at the end of W, and per week's teacher the ones they made while a teacher."""
     chats = list(
         Conversation.objects.filter(
             organization_id__in=org_ids, kind=Conversation.Kind.CHAT, created_at__lt=end
@@ -271,15 +301,13 @@ def _chats(
     intervals: dict[PairKey, list[Interval]] = defaultdict(list)
     if creators:
         for org_id, person_id, valid_from, valid_to in (
-            role_grants_during(
-                {org for org, _p in creators}, [Role.TEACHER], datetime(1, 1, 2, tzinfo=UTC), end
-            )
+            role_grants_during({org for org, _p in creators}, [Role.TEACHER], BEGINNING, end)
             .filter(person_id__in={p for _o, p in creators})
             .values_list("organization_id", "person_id", "valid_from", "valid_to")
         ):
             intervals[(org_id, person_id)].append((valid_from, valid_to))
-    with_chat: dict[int, set[int]] = defaultdict(set)
+    by_teacher: Counter[PairKey] = Counter()
     for org_id, creator, created_at in chats:
         if (org_id, creator) in creators and _held_at(intervals[(org_id, creator)], created_at):
-            with_chat[org_id].add(creator)
-    return total, with_chat
+            by_teacher[(org_id, creator)] += 1
+    return total, by_teacher
