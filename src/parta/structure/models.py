@@ -74,6 +74,17 @@ class Organization(models.Model):
     admin_application_phone = models.CharField(
         _("телефон администратора из заявки"), max_length=20, blank=True, db_index=True
     )
+    # The staffing plan's number of teachers, entered by the admin: the activation
+    # checklist compares the teachers who joined against it.
+    teacher_headcount = models.PositiveIntegerField(
+        _("учителей по штатному расписанию"), null=True, blank=True
+    )
+    # For authorities: whether their staff oversee their district or the whole region.
+    oversees_region = models.BooleanField(
+        _("орган управления образованием региона"),
+        default=False,
+        help_text=_("Сотрудники видят показатели всего региона, а не только своего района."),
+    )
     external_id = models.CharField(
         _("внешний id"), max_length=100, unique=True, null=True, blank=True
     )

@@ -30,6 +30,7 @@ PROFILE_FIELDS = (
     "email",
     "site",
     "head_full_name",
+    "teacher_headcount",
 )
 # Class letters in Russian schools: the alphabet without Ё, Й, Ъ, Ы, Ь.
 CLASS_LETTERS = "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЩЭЮЯ"
@@ -49,7 +50,9 @@ def require_admin(actor: Person, organization: Organization, when: datetime | No
 
 
 @transaction.atomic
-def update_profile(organization: Organization, *, actor: Person, **fields: str) -> Organization:
+def update_profile(
+    organization: Organization, *, actor: Person, **fields: str | int | None
+) -> Organization:
     """Change the profile fields named in PROFILE_FIELDS; INN/OGRN/KPP are checked."""
     require_admin(actor, organization)
     unknown = set(fields) - set(PROFILE_FIELDS)
@@ -60,7 +63,7 @@ def update_profile(organization: Organization, *, actor: Person, **fields: str) 
         )
     changed = sorted(name for name, value in fields.items() if getattr(organization, name) != value)
     for name, value in fields.items():
-        setattr(organization, name, value.strip())
+        setattr(organization, name, value.strip() if isinstance(value, str) else value)
     organization.full_clean()
     organization.save()
     if changed:
