@@ -19,6 +19,7 @@ def _mount() -> None:
     from parta.monitoring.api import router as monitoring_router
     from parta.realtime.api import router as realtime_router
     from parta.structure.api import router as structure_router
+    from parta.support.api import router as support_router
 
     api.add_router("/accounts", accounts_router)
     api.add_router("/invites", invites_router)
@@ -26,6 +27,7 @@ def _mount() -> None:
     api.add_router("/monitoring", monitoring_router)
     api.add_router("/realtime", realtime_router)
     api.add_router("/structure", structure_router)
+    api.add_router("/support", support_router)
 
 
 _mount()

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "parta.messaging",
     "parta.calls",
     "parta.monitoring",
+    "parta.support",
     "parta.web",
     "parta.demo",
 ]
@@ -185,12 +186,35 @@ PARTA_SIGNIN_TRUST_X_FORWARDED_FOR = _env_bool("PARTA_SIGNIN_TRUST_X_FORWARDED_F
 PARTA_ATTACHMENT_MAX_BYTES = int(os.environ.get("PARTA_ATTACHMENT_MAX_BYTES", "20971520"))  # 20 MiB
 PARTA_ATTACHMENT_PREVIEW_PX = int(os.environ.get("PARTA_ATTACHMENT_PREVIEW_PX", "320"))
 
+# Admin-change requests (parta.support): the largest letter or order scan accepted (bytes).
+PARTA_SUPPORT_UPLOAD_MAX_BYTES = int(
+    os.environ.get("PARTA_SUPPORT_UPLOAD_MAX_BYTES", "10485760")
+)  # 10 MiB
+
 # Invites (parta.invites): opening invite links and sending join requests are limited per
 # client IP (PARTA_INVITES_IP_LIMIT) and per person (PARTA_INVITES_PERSON_LIMIT) in each
 # PARTA_INVITES_WINDOW seconds, counted in the cache.
 PARTA_INVITES_IP_LIMIT = int(os.environ.get("PARTA_INVITES_IP_LIMIT", "30"))
 PARTA_INVITES_PERSON_LIMIT = int(os.environ.get("PARTA_INVITES_PERSON_LIMIT", "10"))
 PARTA_INVITES_WINDOW = int(os.environ.get("PARTA_INVITES_WINDOW", "3600"))
+
+# Calls (parta.calls): browsers reach each other through these ICE servers. STUN URLs as
+# given; TURN URLs get short-lived credentials minted from PARTA_TURN_SECRET (coturn's
+# use-auth-secret / static-auth-secret), valid PARTA_TURN_TTL seconds. Empty: host only.
+PARTA_ICE_STUN_URLS = _env_list("PARTA_ICE_STUN_URLS", "")
+PARTA_TURN_URLS = _env_list("PARTA_TURN_URLS", "")
+PARTA_TURN_SECRET = os.environ.get("PARTA_TURN_SECRET", "")
+PARTA_TURN_TTL = int(os.environ.get("PARTA_TURN_TTL", "14400"))
+# The media path (a parta.calls.media.MediaBackend); the mesh sends video while at most
+# PARTA_CALL_MESH_VIDEO_LIMIT are in the call, audio only beyond. Bitrate caps in bit/s.
+PARTA_CALL_MEDIA_BACKEND = os.environ.get(
+    "PARTA_CALL_MEDIA_BACKEND", "parta.calls.media.MeshBackend"
+)
+PARTA_CALL_MESH_VIDEO_LIMIT = int(os.environ.get("PARTA_CALL_MESH_VIDEO_LIMIT", "4"))
+PARTA_CALL_VIDEO_BITRATE = int(os.environ.get("PARTA_CALL_VIDEO_BITRATE", "250000"))
+PARTA_CALL_AUDIO_BITRATE = int(os.environ.get("PARTA_CALL_AUDIO_BITRATE", "32000"))
+# A tab silent this many seconds (no heartbeat) has left the call at its last heartbeat.
+PARTA_CALL_HEARTBEAT_TIMEOUT = int(os.environ.get("PARTA_CALL_HEARTBEAT_TIMEOUT", "30"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
