@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,8 +59,8 @@ def check_document(kind: str, upload: UploadedFile | None) -> CheckedDocument:
     limit = settings.PARTA_SUPPORT_UPLOAD_MAX_BYTES
     too_large = _document_error(
         kind,
-        _("файл больше %(mb)s МБ. Отсканируйте с меньшим разрешением или сожмите PDF.")
-        % {"mb": round(limit / 1_048_576, 1)},
+        _("файл больше %(limit)s. Отсканируйте с меньшим разрешением или сожмите PDF.")
+        % {"limit": filesizeformat(limit)},
         "too_large",
     )
     if (upload.size or 0) > limit:
