@@ -249,18 +249,3 @@ def test_authority_staff_role_gives_district_but_teacher_role_does_not(db, examp
     report = open_report(officer, channel="api", week="2026-W47")
     assert [r["id"] for r in report.organizations] == ["s1", "s2"]
     assert example.uo.kind == Organization.Kind.AUTHORITY
-
-
-def test_report_page_shows_the_same_numbers_with_downloads_and_week_picker(client, people):
-    client.force_login(people["officer"])
-    response = client.get("/monitoring/report/", {"week": "2026-W47"})
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "МБОУ Мотыгинская СОШ №1" in page
-    assert "16.11.2026 — 22.11.2026" in page
-    assert 'href="/monitoring/report.xlsx?' in page and "week=2026-W47" in page
-    assert '<option value="2026-W36"' in page  # twelve weeks back
-    assert response.context["report"].as_dict() == EXPECTED
-    assert ReportAccess.objects.get().channel == "page"
-    client.force_login(people["parent"])
-    assert client.get("/monitoring/report/").status_code == 403

@@ -44,14 +44,23 @@ class Scope:
         return orgs
 
     @property
+    def ref(self) -> str:
+        """How URLs and `parta report` name the scope: external id first, else database id."""
+        target = self.organization or self.district or self.region
+        if target is None:
+            return "all"
+        return target.external_id or str(target.pk)
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The report parameters that select this scope again."""
+        name = {"organization": "org", "district": "district", "region": "region"}
+        return {name[self.level]: self.ref} if self.level in name else {}
+
+    @property
     def label(self) -> str:
-        if self.organization is not None:
-            return f"org:{self.organization.external_id or self.organization.pk}"
-        if self.district is not None:
-            return f"district:{self.district.external_id or self.district.pk}"
-        if self.region is not None:
-            return f"region:{self.region.external_id or self.region.pk}"
-        return "platform"
+        """Names the scope in access logs and file names: «district:d1», «platform»."""
+        return ":".join(f"{k}:{v}" for k, v in self.query.items()) or "platform"
 
     @property
     def title(self) -> str:
@@ -115,28 +124,40 @@ class ReportAccessRights:
     """What one person may see in reports at a moment."""
 
     everything: bool
-    district_ids: frozenset[int]
-    organization_ids: frozenset[int]
-
-    @property
-    def anything(self) -> bool:
-        return self.everything or bool(self.district_ids or self.organization_ids)
+    region_ids: frozenset[int] = frozenset()
+    district_ids: frozenset[int] = frozenset()
+    organization_ids: frozenset[int] = frozenset()
+    # Organizations whose per-teacher table (names with their counts) this person may see:
+    # their admins only; authorities and colleagues see the organization's numbers.
+    admin_of_ids: frozenset[int] = frozenset()
 
     def allows(self, scope: Scope) -> bool:
         if self.everything:
             return True
         if scope.organization is not None:
+            org = scope.organization
             return (
-                scope.organization.pk in self.organization_ids
-                or scope.organization.district_id in self.district_ids
+                org.pk in self.organization_ids
+                or org.district_id in self.district_ids
+                or org.district.region_id in self.region_ids
             )
         if scope.district is not None:
-            return scope.district.pk in self.district_ids
+            return (
+                scope.district.pk in self.district_ids
+                or scope.district.region_id in self.region_ids
+            )
+        if scope.region is not None:
+            return scope.region.pk in self.region_ids
         return False
+
+    def sees_teachers_of(self, organization: Organization) -> bool:
+        return organization.pk in self.admin_of_ids
 
     def default_scope(self, kinds: tuple[str, ...] = DEFAULT_KINDS) -> Scope:
         if self.everything:
             return Scope("platform", kinds=kinds)
+        if self.region_ids:
+            return Scope("region", region=Region.objects.get(pk=min(self.region_ids)), kinds=kinds)
         if self.district_ids:
             return Scope(
                 "district", district=District.objects.get(pk=min(self.district_ids)), kinds=kinds
@@ -153,15 +174,28 @@ class ReportAccessRights:
 
 def report_access_rights(person: Person, when: datetime) -> ReportAccessRights:
     if person.is_staff:
-        return ReportAccessRights(True, frozenset(), frozenset())
+        return ReportAccessRights(everything=True)
+    regions: set[int] = set()
     districts: set[int] = set()
     organizations: set[int] = set()
+    admin_of: set[int] = set()
     for org, roles in current_memberships(person, when).items():
         if org.kind == Organization.Kind.AUTHORITY and set(roles) & set(AUTHORITY_VIEWER_ROLES):
-            districts.add(org.district_id)
+            if org.oversees_region:
+                regions.add(org.district.region_id)
+            else:
+                districts.add(org.district_id)
         if set(roles) & set(SCHOOL_VIEWER_ROLES):
             organizations.add(org.pk)
-    return ReportAccessRights(False, frozenset(districts), frozenset(organizations))
+        if Role.ADMIN in roles:
+            admin_of.add(org.pk)
+    return ReportAccessRights(
+        everything=False,
+        region_ids=frozenset(regions),
+        district_ids=frozenset(districts),
+        organization_ids=frozenset(organizations),
+        admin_of_ids=frozenset(admin_of),
+    )
 
 
 def authorize_scope(person: Person, scope: Scope, when: datetime) -> Scope:

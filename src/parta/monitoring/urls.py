@@ -4,6 +4,11 @@ from parta.monitoring import views
 
 app_name = "monitoring"
 urlpatterns = [
-    path("report/", views.report_page, name="report"),
+    path("", views.dashboard_home, name="home"),
+    re_path(
+        r"^(?P<level>organization|district|region|platform)/(?P<ref>[\w-]+)/$",
+        views.dashboard,
+        name="dashboard",
+    ),
     re_path(r"^report\.(?P<fmt>csv|xlsx)$", views.report_download, name="report-download"),
 ]

@@ -1,12 +1,19 @@
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
+from parta.monitoring.charts import line_chart
+from parta.monitoring.checklist import activation_checklist
+from parta.monitoring.dashboards import district_rows, teacher_activity, trend, week_choices
+from parta.monitoring.engine import TEACHER_KEYS
 from parta.monitoring.exports import CONTENT_TYPES, RENDERERS, report_filename
-from parta.monitoring.scopes import ScopeError
+from parta.monitoring.scopes import ScopeError, report_access_rights
 from parta.monitoring.services import open_report
 from parta.monitoring.weeks import WeekError
 
@@ -15,35 +22,6 @@ def _report_params(request: HttpRequest) -> dict[str, str | None]:
     return {
         key: request.GET.get(key) or None for key in ("week", "region", "district", "org", "kinds")
     }
-
-
-@login_required
-def report_page(request: HttpRequest) -> HttpResponse:
-    """The week's table for the viewer's scope, light enough for a rural link."""
-    params = _report_params(request)
-    try:
-        report = open_report(request.user, channel="page", **params)  # type: ignore[arg-type]
-    except (ScopeError, WeekError) as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    except PermissionError as exc:
-        return HttpResponseForbidden(str(exc), content_type="text/plain; charset=utf-8")
-    weeks = [report.week]
-    while len(weeks) < 12:
-        weeks.append(weeks[-1].previous())
-    scope_params = {k: v for k, v in params.items() if v and k != "week"}
-    query = urlencode({**scope_params, "week": str(report.week)})
-    return render(
-        request,
-        "monitoring/report.html",
-        {
-            "report": report,
-            "weeks": weeks,
-            "scope_params": scope_params,
-            "query": query,
-            "week_start": report.week.monday,
-            "week_last_day": report.week.monday + timedelta(days=6),
-        },
-    )
 
 
 @login_required
@@ -58,3 +36,94 @@ def report_download(request: HttpRequest, fmt: str) -> HttpResponse:
     response = HttpResponse(RENDERERS[fmt](report), content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{report_filename(report, fmt)}"'
     return response
+
+
+TREND_SERIES = (
+    ("teachers_with_chat_pct", "создали чат"),
+    ("teachers_3_messages_pct", "≥ 3 сообщений"),
+    ("teachers_10_messages_pct", "≥ 10 сообщений"),
+    ("teachers_1_call_pct", "≥ 1 звонка"),
+    ("teachers_3_calls_pct", "≥ 3 звонков"),
+)
+SORT_COLUMNS = (
+    ("name", "Организация"),
+    ("active", "Активна"),
+    ("teachers", "Учителей"),
+    ("teachers_with_chat_pct", "Чат"),
+    ("teachers_3_messages_pct", "≥ 3 сообщ."),
+    ("teachers_10_messages_pct", "≥ 10 сообщ."),
+    ("teachers_1_call_pct", "≥ 1 звонка"),
+    ("teachers_3_calls_pct", "≥ 3 звонков"),
+)
+SORTABLE = {key for key, _label in SORT_COLUMNS}
+
+
+@login_required
+def dashboard_home(request: HttpRequest) -> HttpResponse:
+    """Send each viewer to the widest dashboard they may see."""
+    try:
+        scope = report_access_rights(request.user, timezone.now()).default_scope()  # type: ignore[arg-type]
+    except PermissionError as exc:
+        return HttpResponseForbidden(str(exc), content_type="text/plain; charset=utf-8")
+    return redirect("monitoring:dashboard", level=scope.level, ref=scope.ref)
+
+
+@login_required
+def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
+    """A school's, district's, region's or the platform's week, with trend and checklist."""
+    viewer = request.user
+    try:
+        report = open_report(
+            viewer,  # type: ignore[arg-type]
+            channel="page",
+            week=request.GET.get("week") or None,
+            kinds=request.GET.get("kinds") or None,
+            org=ref if level == "organization" else None,
+            district=ref if level == "district" else None,
+            region=ref if level == "region" else None,
+        )
+    except (ScopeError, WeekError) as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    except PermissionError as exc:
+        return HttpResponseForbidden(str(exc), content_type="text/plain; charset=utf-8")
+    scope = report.scope
+    now = timezone.now()
+    zone = ZoneInfo(
+        scope.organizations().values_list("district__region__time_zone", flat=True).first() or "UTC"
+    )
+    history = trend(scope, report.week)
+    context: dict[str, Any] = {
+        "report": report,
+        "level": level,
+        "weeks": week_choices(now, zone),
+        "current_week": week_choices(now, zone, 1)[0],
+        "week_start": report.week.monday,
+        "week_last_day": report.week.monday + timedelta(days=6),
+        "query": urlencode({"week": str(report.week), **scope.query}),
+        "teacher_keys": TEACHER_KEYS,
+        "chart": line_chart(
+            [str(w).split("-")[1] for w, _total in history],
+            [(label, [total[key] for _w, total in history]) for key, label in TREND_SERIES],
+        ),
+    }
+    rights = report_access_rights(viewer, now)  # type: ignore[arg-type]
+    if scope.organization is not None:
+        context["row"] = report.organizations[0]
+        context["checklist"] = activation_checklist(scope.organization, now)
+        if rights.sees_teachers_of(scope.organization):
+            context["teachers"] = teacher_activity(scope.organization, report.week)
+    else:
+        sort = request.GET.get("sort", "name")
+        descending = request.GET.get("dir") == "desc"
+        if sort in SORTABLE:
+            report.organizations.sort(
+                key=lambda row: (row[sort] is None, row[sort] if row[sort] is not None else 0),
+                reverse=descending,
+            )
+        context.update({"sort": sort, "descending": descending, "sort_columns": SORT_COLUMNS})
+        if scope.level in ("region", "platform"):
+            context["districts"] = district_rows(report)
+        if scope.district is not None:
+            schools = list(scope.organizations())
+            context["matrix"] = [(org, activation_checklist(org, now)) for org in schools]
+    return render(request, "monitoring/dashboard.html", context)
