@@ -14,6 +14,7 @@ api = NinjaAPI(
 
 def _mount() -> None:
     from parta.accounts.api import router as accounts_router
+    from parta.calls.api import router as calls_router
     from parta.invites.api import router as invites_router
     from parta.messaging.api import router as messaging_router
     from parta.monitoring.api import router as monitoring_router
@@ -22,6 +23,7 @@ def _mount() -> None:
     from parta.support.api import router as support_router
 
     api.add_router("/accounts", accounts_router)
+    api.add_router("/calls", calls_router)
     api.add_router("/invites", invites_router)
     api.add_router("/messaging", messaging_router)
     api.add_router("/monitoring", monitoring_router)

@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("org/", include("parta.structure.urls")),
     path("", include("parta.invites.urls")),
     path("messages/", include("parta.messaging.urls")),
+    path("calls/", include("parta.calls.urls")),
     path("help/", include("parta.support.urls")),
     path("", include("parta.web.urls")),
 ]

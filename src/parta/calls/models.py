@@ -18,6 +18,11 @@ class Call(models.Model):
     created_at = models.DateTimeField(_("создан"))
     ended_at = models.DateTimeField(_("завершён"), null=True, blank=True)
     external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    title = models.CharField(_("тема"), max_length=200, blank=True)
+    # The HMAC of the invite link's token (calls.tokens); the token itself is never stored.
+    link_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    allow_anonymous = models.BooleanField(_("гости без входа"), default=False)
+    audio_only = models.BooleanField(_("только звук"), default=False)
 
     class Meta:
         verbose_name = _("звонок")
@@ -38,6 +43,14 @@ class CallParticipation(models.Model):
     )
     joined_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
+    # The last heartbeat of the person's open tabs; empty for stays imported from elsewhere,
+    # which the sweep leaves alone.
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Open signaling connections (tabs) of this stay; the stay ends when the last one closes.
+    connections = models.PositiveSmallIntegerField(default=0)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("участие в звонке")
@@ -55,3 +68,35 @@ class CallParticipation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} in call {self.call_id} from {self.joined_at:%Y-%m-%d %H:%M}"
+
+
+class CallGuest(models.Model):
+    """One stay of an anonymous guest (joined by link, not signed in): a name, no Person.
+
+    Recorded for the call's history, never read by the held-call rule: a guest cannot be told
+    apart from anyone else (the creator in a second tab), so guests are not "different people".
+    """
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="guests")
+    # A random key kept in the guest's session: a removed guest's browser is refused again.
+    key = models.CharField(max_length=32)
+    display_name = models.CharField(_("имя"), max_length=100)
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    removed = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("гость звонка")
+        verbose_name_plural = _("гости звонков")
+        ordering = ["call_id", "joined_at", "id"]
+        indexes = [models.Index(fields=["call", "key"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(left_at__isnull=True) | Q(left_at__gte=F("joined_at")),
+                name="guest_left_after_joined",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} in call {self.call_id} from {self.joined_at:%Y-%m-%d %H:%M}"

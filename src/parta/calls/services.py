@@ -1,18 +1,57 @@
-"""Writes about calls and who was in them. Each function is one transaction."""
+"""Writes about calls and who was in them. Each function is one transaction.
 
-from datetime import datetime
+A stay of a person is [joined_at, left_at). Parta's signaling opens it when a tab connects
+and closes it when the person's last tab leaves, disconnects or falls silent; a heartbeat
+every ~10 s keeps last_seen_at fresh, and a stay silent for PARTA_CALL_HEARTBEAT_TIMEOUT
+seconds is closed at its last heartbeat (by the consumer, or by `parta sweep-calls` when the
+process that held the socket is gone).
+"""
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parta.accounts.models import Person
 from parta.accounts.selectors import roles_at
-from parta.calls.models import Call, CallParticipation
+from parta.accounts.services import record_audit
+from parta.calls.models import Call, CallGuest, CallParticipation
+from parta.calls.selectors import active_call, call_data, guest_refused, is_removed, may_manage
+from parta.calls.tokens import new_token, token_hash
 from parta.messaging.models import Conversation
-from parta.messaging.services import is_member
+from parta.messaging.selectors import member_ids
+from parta.messaging.services import ServiceNotice, is_member, post_service_notice
+from parta.realtime.services import publish
 from parta.structure.models import Organization
+
+MAX_TITLE_LENGTH = 200
+
+
+def call_group(call_id: int) -> str:
+    """The channel-layer group of the call's open signaling sockets."""
+    return f"call-{call_id}"
+
+
+def _tell_sockets(call: Call, message: dict[str, Any]) -> None:
+    """Once the transaction commits, tell the call's open sockets (removal, end)."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(call_group(call.pk), message)
+
+    transaction.on_commit(send, robust=True)
+
+
+MAX_GUEST_NAME_LENGTH = 100
 
 
 @transaction.atomic
@@ -22,6 +61,9 @@ def start_call(
     *,
     conversation: Conversation | None = None,
     at: datetime | None = None,
+    title: str = "",
+    audio_only: bool = False,
+    allow_anonymous: bool = False,
 ) -> Call:
     """Create a call and put its creator in it."""
     moment = at or timezone.now()
@@ -32,10 +74,105 @@ def start_call(
             raise PermissionDenied(_("Начать звонок в беседе могут только её участники."))
     elif not roles_at(creator, organization, moment):
         raise PermissionDenied(_("Начать звонок могут только участники организации."))
+    if len(title.strip()) > MAX_TITLE_LENGTH:
+        raise ValidationError(_("Тема звонка длиннее %(n)s знаков.") % {"n": MAX_TITLE_LENGTH})
     call = Call.objects.create(
-        organization=organization, conversation=conversation, created_by=creator, created_at=moment
+        organization=organization,
+        conversation=conversation,
+        created_by=creator,
+        created_at=moment,
+        title=title.strip(),
+        audio_only=audio_only,
+        allow_anonymous=allow_anonymous,
     )
-    CallParticipation.objects.create(call=call, person=creator, joined_at=moment)
+    CallParticipation.objects.create(
+        call=call, person=creator, joined_at=moment, last_seen_at=moment
+    )
+    return call
+
+
+@dataclass
+class OpenedCall:
+    call: Call
+    link_token: str | None  # shown once to the creator, never stored
+    created: bool
+
+
+@transaction.atomic
+def open_call(
+    creator: Person,
+    organization: Organization,
+    *,
+    conversation: Conversation | None = None,
+    title: str = "",
+    audio_only: bool = False,
+    allow_anonymous: bool = False,
+    with_link: bool = False,
+    at: datetime | None = None,
+) -> OpenedCall:
+    """Start a call now. In a conversation its members get a live «Join» and a service
+    notice (and a conversation's call that is still on is joined, not doubled); a call
+    outside any conversation always gets an invite link."""
+    moment = at or timezone.now()
+    if conversation is not None:
+        if conversation.deleted_at is not None:
+            raise ValidationError(_("Беседа удалена."))
+        running = active_call(conversation)
+        if running is not None and is_member(creator, conversation):
+            return OpenedCall(running, None, created=False)
+    call = start_call(
+        creator,
+        organization,
+        conversation=conversation,
+        at=moment,
+        title=title,
+        audio_only=audio_only,
+        allow_anonymous=allow_anonymous,
+    )
+    token = _new_link(call) if with_link or conversation is None else None
+    if conversation is not None:
+        post_service_notice(conversation, creator, ServiceNotice.CALL_STARTED, at=moment)
+        publish(member_ids(conversation), "call.started", {"call": call_data(call)})
+    return OpenedCall(call, token, created=True)
+
+
+def _new_link(call: Call) -> str:
+    token = new_token()
+    call.link_hash = token_hash(token)
+    call.save(update_fields=["link_hash"])
+    return token
+
+
+def _require_manager(call: Call, person: Person, moment: datetime) -> None:
+    if not may_manage(person, call, moment):
+        raise PermissionDenied(_("Это могут только создатель звонка и администраторы школы."))
+
+
+@transaction.atomic
+def create_link(call: Call, *, by: Person, at: datetime | None = None) -> str:
+    """A new invite link for people outside the conversation; the previous one stops working."""
+    moment = at or timezone.now()
+    _require_manager(call, by, moment)
+    if call.ended_at is not None:
+        raise ValidationError(_("Звонок уже завершён."))
+    return _new_link(call)
+
+
+@transaction.atomic
+def set_anonymous(call: Call, allowed: bool, *, by: Person, at: datetime | None = None) -> Call:
+    """Let people who are not signed in join by the link (with a name they type), or stop."""
+    _require_manager(call, by, at or timezone.now())
+    call.allow_anonymous = allowed
+    call.save(update_fields=["allow_anonymous"])
+    return call
+
+
+def call_by_link(token: str) -> Call:
+    call = Call.objects.filter(link_hash=token_hash(token)).first() if token.strip() else None
+    if call is None:
+        raise ValidationError(_("Ссылка на звонок недействительна."))
+    if call.ended_at is not None:
+        raise ValidationError(_("Звонок уже завершён."))
     return call
 
 
@@ -44,11 +181,15 @@ def join_call(call: Call, person: Person, *, at: datetime | None = None) -> Call
     moment = at or timezone.now()
     if call.ended_at is not None and call.ended_at <= moment:
         raise ValidationError(_("Звонок уже завершён."))
+    if is_removed(call, person):
+        raise PermissionDenied(_("Вас удалили из этого звонка."))
     current = CallParticipation.objects.filter(call=call, person=person, left_at__isnull=True)
     existing = current.first()
     if existing is not None:
         return existing
-    return CallParticipation.objects.create(call=call, person=person, joined_at=moment)
+    return CallParticipation.objects.create(
+        call=call, person=person, joined_at=moment, last_seen_at=moment
+    )
 
 
 @transaction.atomic
@@ -62,8 +203,141 @@ def leave_call(call: Call, person: Person, *, at: datetime | None = None) -> Cal
     if stay is None:
         raise ValidationError(_("Этого человека нет в звонке."))
     stay.left_at = max(moment, stay.joined_at)
-    stay.save(update_fields=["left_at"])
+    stay.connections = 0
+    stay.save(update_fields=["left_at", "connections"])
     return stay
+
+
+@transaction.atomic
+def connect(call: Call, person: Person, *, at: datetime | None = None) -> CallParticipation:
+    """A tab of the person opened the call's signaling: they are in it (one stay per person,
+    however many tabs)."""
+    moment = at or timezone.now()
+    stay = join_call(call, person, at=moment)
+    stay = CallParticipation.objects.select_for_update().get(pk=stay.pk)
+    stay.connections += 1
+    stay.last_seen_at = moment
+    stay.save(update_fields=["connections", "last_seen_at"])
+    return stay
+
+
+@transaction.atomic
+def disconnect(
+    call: Call, person: Person, *, at: datetime | None = None
+) -> CallParticipation | None:
+    """A tab left (or fell silent at `at`); the stay ends when it was the person's last tab.
+    None when the stay had already been closed (removed, swept, call ended)."""
+    moment = at or timezone.now()
+    stay = (
+        CallParticipation.objects.select_for_update()
+        .filter(call=call, person=person, left_at__isnull=True)
+        .first()
+    )
+    if stay is None:
+        return None
+    stay.connections = max(stay.connections - 1, 0)
+    if stay.connections == 0:
+        stay.left_at = max(moment, stay.joined_at)
+    stay.save(update_fields=["connections", "left_at"])
+    return stay
+
+
+@transaction.atomic
+def heartbeat(call: Call, person: Person, *, at: datetime | None = None) -> CallParticipation:
+    """The person's tab is alive. A stay already closed for silence (the network came back
+    after the timeout) is not stretched over the gap: a new stay starts now."""
+    moment = at or timezone.now()
+    updated = CallParticipation.objects.filter(
+        call=call, person=person, left_at__isnull=True
+    ).update(last_seen_at=moment)
+    if updated:
+        return CallParticipation.objects.get(call=call, person=person, left_at__isnull=True)
+    return connect(call, person, at=moment)
+
+
+@transaction.atomic
+def guest_enter(call: Call, key: str, name: str, *, at: datetime | None = None) -> CallGuest:
+    """An anonymous guest's tab joins by link under the name they typed."""
+    moment = at or timezone.now()
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError(_("Представьтесь: введите имя."))
+    if len(name) > MAX_GUEST_NAME_LENGTH:
+        raise ValidationError(_("Имя длиннее %(n)s знаков.") % {"n": MAX_GUEST_NAME_LENGTH})
+    if call.ended_at is not None:
+        raise ValidationError(_("Звонок уже завершён."))
+    if not call.allow_anonymous:
+        raise PermissionDenied(_("В этот звонок гости без входа не допускаются."))
+    if guest_refused(call, key):
+        raise PermissionDenied(_("Вас удалили из этого звонка."))
+    return CallGuest.objects.create(
+        call=call, key=key, display_name=name, joined_at=moment, last_seen_at=moment
+    )
+
+
+@transaction.atomic
+def guest_heartbeat(guest: CallGuest, *, at: datetime | None = None) -> bool:
+    """False when the stay is over (swept, removed, call ended): the tab must rejoin."""
+    return bool(
+        CallGuest.objects.filter(pk=guest.pk, left_at__isnull=True).update(
+            last_seen_at=at or timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def guest_leave(guest: CallGuest, *, at: datetime | None = None) -> None:
+    moment = at or timezone.now()
+    stay = CallGuest.objects.select_for_update().get(pk=guest.pk)
+    if stay.left_at is None:
+        stay.left_at = max(moment, stay.joined_at)
+        stay.save(update_fields=["left_at"])
+
+
+@transaction.atomic
+def remove_participant(
+    call: Call, person: Person, *, by: Person, at: datetime | None = None
+) -> CallParticipation:
+    """The creator or an admin takes a person out of the call; they cannot come back to it."""
+    moment = at or timezone.now()
+    _require_manager(call, by, moment)
+    if person.pk == by.pk:
+        raise ValidationError(_("Себя не удаляют: просто покиньте звонок."))
+    stay = (
+        CallParticipation.objects.select_for_update()
+        .filter(call=call, person=person)
+        .order_by("-joined_at", "-id")
+        .first()
+    )
+    if stay is None:
+        raise ValidationError(_("%(name)s не был в этом звонке.") % {"name": person.full_name})
+    if stay.left_at is None:
+        stay.left_at = max(moment, stay.joined_at)
+    stay.removed_by = by
+    stay.connections = 0
+    stay.save(update_fields=["left_at", "removed_by", "connections"])
+    _tell_sockets(call, {"type": "call.removed", "person_id": person.pk, "guest_id": None})
+    record_audit(
+        "call_participant_removed",
+        actor=by,
+        organization=call.organization,
+        subject=person,
+        call=call.pk,
+    )
+    return stay
+
+
+@transaction.atomic
+def remove_guest(guest: CallGuest, *, by: Person, at: datetime | None = None) -> CallGuest:
+    moment = at or timezone.now()
+    _require_manager(guest.call, by, moment)
+    guest = CallGuest.objects.select_for_update().get(pk=guest.pk)
+    if guest.left_at is None:
+        guest.left_at = max(moment, guest.joined_at)
+    guest.removed = True
+    guest.save(update_fields=["left_at", "removed"])
+    _tell_sockets(guest.call, {"type": "call.removed", "person_id": None, "guest_id": guest.pk})
+    return guest
 
 
 @transaction.atomic
@@ -75,7 +349,89 @@ def end_call(call: Call, *, at: datetime | None = None) -> Call:
             call=call, left_at__isnull=True
         ):
             stay.left_at = max(moment, stay.joined_at)
-            stay.save(update_fields=["left_at"])
+            stay.connections = 0
+            stay.save(update_fields=["left_at", "connections"])
+        for guest in CallGuest.objects.select_for_update().filter(call=call, left_at__isnull=True):
+            guest.left_at = max(moment, guest.joined_at)
+            guest.save(update_fields=["left_at"])
         call.ended_at = moment
         call.save(update_fields=["ended_at"])
+        _tell_sockets(call, {"type": "call.ended"})
+        _announce_end(call)
     return call
+
+
+def _announce_end(call: Call) -> None:
+    if call.conversation is not None:
+        publish(member_ids(call.conversation), "call.ended", {"call": call_data(call)})
+
+
+@transaction.atomic
+def finish_call(call: Call, *, by: Person, at: datetime | None = None) -> Call:
+    """The creator or an admin ends the call for everyone."""
+    moment = at or timezone.now()
+    _require_manager(call, by, moment)
+    return end_call(call, at=moment)
+
+
+@dataclass
+class Sweep:
+    stays_closed: int
+    calls_ended: int
+
+
+def _timeout() -> timedelta:
+    return timedelta(seconds=settings.PARTA_CALL_HEARTBEAT_TIMEOUT)
+
+
+@transaction.atomic
+def sweep_calls(*, now: datetime | None = None, call: Call | None = None) -> Sweep:
+    """Close stays whose tab has been silent longer than the heartbeat timeout, each at its
+    last heartbeat; end calls that have stood empty that long, at their last leave.
+    Stays without heartbeats (imported history) are left alone."""
+    moment = now or timezone.now()
+    cutoff = moment - _timeout()
+    closed = 0
+    silent_people = CallParticipation.objects.select_for_update().filter(
+        left_at__isnull=True, last_seen_at__lt=cutoff
+    )
+    silent_guests = CallGuest.objects.select_for_update().filter(
+        left_at__isnull=True, last_seen_at__lt=cutoff
+    )
+    if call is not None:
+        silent_people = silent_people.filter(call=call)
+        silent_guests = silent_guests.filter(call=call)
+    for stay in silent_people:
+        stay.left_at = max(stay.last_seen_at or stay.joined_at, stay.joined_at)
+        stay.connections = 0
+        stay.save(update_fields=["left_at", "connections"])
+        closed += 1
+    for guest in silent_guests:
+        guest.left_at = max(guest.last_seen_at or guest.joined_at, guest.joined_at)
+        guest.save(update_fields=["left_at"])
+        closed += 1
+    empty = (
+        Call.objects.filter(ended_at__isnull=True, created_at__lt=cutoff)
+        .filter(
+            Exists(
+                CallParticipation.objects.filter(call=OuterRef("pk"), last_seen_at__isnull=False)
+            )
+        )
+        .exclude(
+            Exists(CallParticipation.objects.filter(call=OuterRef("pk"), left_at__isnull=True))
+        )
+        .exclude(Exists(CallGuest.objects.filter(call=OuterRef("pk"), left_at__isnull=True)))
+        .annotate(last_left=Max("participations__left_at"))
+        .filter(last_left__lt=cutoff)
+        .select_related("conversation", "created_by")
+    )
+    if call is not None:
+        empty = empty.filter(pk=call.pk)
+    ended = 0
+    for quiet in empty:
+        last_guest = CallGuest.objects.filter(call=quiet).aggregate(last=Max("left_at"))["last"]
+        if last_guest is not None and last_guest >= cutoff:
+            continue
+        end_call(quiet, at=max(filter(None, (quiet.last_left, last_guest))))
+        ended += 1
+    return Sweep(closed, ended)

@@ -1,0 +1,288 @@
+"""Calls API: start a call (in a conversation or standalone with a link), its state, links,
+anonymous guests, removal, ending, ICE servers and history.
+
+Refusals answer 400/403 with {"detail", "code"}; a call the caller may not see answers 404.
+The invite token is in the answer once (as the link), never again.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Router, Schema, Status
+
+from parta.accounts.models import Person
+from parta.calls import selectors, services
+from parta.calls.media import ice_servers
+from parta.calls.models import Call
+from parta.calls.sessions import admit_by_link, link_hash_for
+from parta.calls.tokens import link_path
+from parta.messaging.models import Conversation
+from parta.messaging.selectors import membership
+from parta.structure.models import Organization
+
+router = Router(tags=["calls"])
+T = TypeVar("T")
+
+
+class ErrorOut(Schema):
+    detail: str
+    code: str | None = None
+
+
+REFUSALS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+
+
+class PersonRef(Schema):
+    id: int
+    name: str
+
+
+class CallOut(Schema):
+    id: int
+    title: str
+    organization_id: int
+    conversation_id: int | None
+    created_by: PersonRef
+    created_at: datetime
+    ended_at: datetime | None
+    allow_anonymous: bool
+    audio_only: bool
+    has_link: bool
+    url: str
+
+
+class CallIn(Schema):
+    conversation_id: int | None = None
+    organization_id: int | None = None
+    title: str = ""
+    audio_only: bool = False
+    allow_anonymous: bool = False
+    with_link: bool = False
+
+
+class CallStarted(Schema):
+    call: CallOut
+    created: bool
+    link: str | None  # shown once
+
+
+class AttendeeOut(Schema):
+    name: str
+    person_id: int | None
+    seconds: int
+    present: bool
+
+
+class CallDetail(Schema):
+    call: CallOut
+    may_manage: bool
+    present: int
+    attendees: list[AttendeeOut]
+    duration_seconds: int | None
+
+
+class CallPatch(Schema):
+    allow_anonymous: bool
+
+
+class LinkOut(Schema):
+    link: str
+
+
+class RemoveIn(Schema):
+    person_id: int
+
+
+class RedeemIn(Schema):
+    token: str
+
+
+class IceOut(Schema):
+    ice_servers: list[dict[str, Any]]
+
+
+def _person(request: HttpRequest) -> Person:
+    person = request.auth  # type: ignore[attr-defined]
+    if not isinstance(person, Person):
+        raise PermissionDenied
+    return person
+
+
+def _refusing(action: Callable[[], T]) -> T | Status[ErrorOut]:
+    try:
+        return action()
+    except ValidationError as refused:
+        code = getattr(refused, "code", None)
+        return Status(400, ErrorOut(detail=" ".join(refused.messages), code=code))
+    except PermissionDenied as refused:
+        return Status(403, ErrorOut(detail=str(refused) or "forbidden", code="forbidden"))
+
+
+def _visible_call(request: HttpRequest, person: Person, pk: int) -> Call:
+    """A call the person may join now, manages, or was in; otherwise 404."""
+    call = get_object_or_404(
+        Call.objects.select_related("organization", "conversation", "created_by"), pk=pk
+    )
+    now = timezone.now()
+    link = link_hash_for(request.session, call.pk)
+    if selectors.may_join(person, call, now, link_hash=link) or selectors.may_see_history(
+        person, call, now
+    ):
+        return call
+    raise Http404
+
+
+def _detail(person: Person, call: Call) -> dict[str, Any]:
+    now = timezone.now()
+    summary = selectors.call_summary(call, now)
+    duration = summary.duration
+    return {
+        "call": selectors.call_data(call),
+        "may_manage": selectors.may_manage(person, call, now),
+        "present": selectors.present_count(call),
+        "attendees": [vars(a) for a in summary.attendees],
+        "duration_seconds": None if duration is None else int(duration.total_seconds()),
+    }
+
+
+@router.post("/", response={201: CallStarted, 200: CallStarted, **REFUSALS})
+def start_call(request: HttpRequest, payload: CallIn) -> Any:
+    """Start a call in a conversation (its members are told) or, with organization_id
+    only, a standalone call with an invite link."""
+    person = _person(request)
+    conversation = None
+    if payload.conversation_id is not None:
+        conversation = get_object_or_404(
+            Conversation.objects.select_related("organization"), pk=payload.conversation_id
+        )
+        if membership(person, conversation) is None:
+            raise Http404
+        organization = conversation.organization
+    elif payload.organization_id is not None:
+        organization = get_object_or_404(Organization, pk=payload.organization_id)
+    else:
+        return Status(400, ErrorOut(detail="conversation_id или organization_id", code="invalid"))
+
+    def start() -> Any:
+        opened = services.open_call(
+            person,
+            organization,
+            conversation=conversation,
+            title=payload.title,
+            audio_only=payload.audio_only,
+            allow_anonymous=payload.allow_anonymous,
+            with_link=payload.with_link,
+        )
+        body = {
+            "call": selectors.call_data(opened.call),
+            "created": opened.created,
+            "link": request.build_absolute_uri(link_path(opened.link_token))
+            if opened.link_token
+            else None,
+        }
+        return Status(201 if opened.created else 200, body)
+
+    return _refusing(start)
+
+
+@router.get("/history", response=list[CallDetail])
+def history(request: HttpRequest, conversation_id: int | None = None) -> list[dict[str, Any]]:
+    """The conversation's calls (members only), or without it the caller's own calls."""
+    person = _person(request)
+    now = timezone.now()
+    if conversation_id is not None:
+        conversation = get_object_or_404(Conversation, pk=conversation_id)
+        if membership(person, conversation) is None:
+            raise Http404
+        summaries = selectors.conversation_history(conversation, now, limit=50)
+    else:
+        summaries = selectors.person_history(person, now)
+    return [
+        {
+            "call": selectors.call_data(s.call),
+            "may_manage": selectors.may_manage(person, s.call, now),
+            "present": sum(1 for a in s.attendees if a.present),
+            "attendees": [vars(a) for a in s.attendees],
+            "duration_seconds": None if s.duration is None else int(s.duration.total_seconds()),
+        }
+        for s in summaries
+    ]
+
+
+@router.post("/links/redeem", response={200: CallOut, **REFUSALS})
+def redeem_link(request: HttpRequest, payload: RedeemIn) -> Any:
+    """Present an invite token: this session may then join the call."""
+
+    def redeem() -> dict[str, Any]:
+        call = services.call_by_link(payload.token)
+        admit_by_link(request.session, call)
+        return selectors.call_data(call)
+
+    return _refusing(redeem)
+
+
+@router.get("/{call_id}", response={200: CallDetail, **REFUSALS})
+def call_detail(request: HttpRequest, call_id: int) -> Any:
+    person = _person(request)
+    return _detail(person, _visible_call(request, person, call_id))
+
+
+@router.patch("/{call_id}", response={200: CallOut, **REFUSALS})
+def update_call(request: HttpRequest, call_id: int, payload: CallPatch) -> Any:
+    person = _person(request)
+    call = _visible_call(request, person, call_id)
+    return _refusing(
+        lambda: selectors.call_data(
+            services.set_anonymous(call, payload.allow_anonymous, by=person)
+        )
+    )
+
+
+@router.post("/{call_id}/link", response={201: LinkOut, **REFUSALS})
+def new_link(request: HttpRequest, call_id: int) -> Any:
+    """A new invite link (the old one stops working); the token is shown this once."""
+    person = _person(request)
+    call = _visible_call(request, person, call_id)
+    return _refusing(
+        lambda: Status(
+            201,
+            {"link": request.build_absolute_uri(link_path(services.create_link(call, by=person)))},
+        )
+    )
+
+
+@router.get("/{call_id}/ice", response={200: IceOut, **REFUSALS})
+def ice(request: HttpRequest, call_id: int) -> Any:
+    person = _person(request)
+    _visible_call(request, person, call_id)
+    return {"ice_servers": ice_servers(f"p{person.pk}", timezone.now())}
+
+
+@router.post("/{call_id}/remove", response={200: CallDetail, **REFUSALS})
+def remove_participant(request: HttpRequest, call_id: int, payload: RemoveIn) -> Any:
+    person = _person(request)
+    call = _visible_call(request, person, call_id)
+    target = get_object_or_404(Person, pk=payload.person_id)
+
+    def remove() -> dict[str, Any]:
+        services.remove_participant(call, target, by=person)
+        return _detail(person, call)
+
+    return _refusing(remove)
+
+
+@router.post("/{call_id}/end", response={200: CallDetail, **REFUSALS})
+def end_call(request: HttpRequest, call_id: int) -> Any:
+    person = _person(request)
+    call = _visible_call(request, person, call_id)
+
+    def end() -> dict[str, Any]:
+        services.finish_call(call, by=person)
+        return _detail(person, call)
+
+    return _refusing(end)

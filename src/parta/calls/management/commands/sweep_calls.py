@@ -1,0 +1,17 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from parta.calls.services import sweep_calls
+
+
+class Command(BaseCommand):
+    help = (
+        "Close call stays whose tab fell silent (no heartbeat for PARTA_CALL_HEARTBEAT_TIMEOUT "
+        "seconds) at their last heartbeat, and end calls left empty. Run every ~15 s or minute "
+        "(systemd timer, cron); the call sockets do the same while their process lives."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sweep = sweep_calls()
+        self.stdout.write(f"stays closed: {sweep.stays_closed}, calls ended: {sweep.calls_ended}")

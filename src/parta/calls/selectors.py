@@ -1,0 +1,166 @@
+"""Reads about calls: who may join or manage one, who is in it now, history with durations."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+
+from parta.accounts.models import Person, Role
+from parta.accounts.selectors import roles_at
+from parta.calls.models import Call, CallGuest, CallParticipation
+from parta.messaging.models import Conversation
+from parta.messaging.selectors import membership
+
+
+def may_manage(person: Person, call: Call, when: datetime) -> bool:
+    """The creator and the organization's admins mute, remove and end the call."""
+    return call.created_by_id == person.pk or Role.ADMIN in roles_at(
+        person, call.organization, when
+    )
+
+
+def is_removed(call: Call, person: Person) -> bool:
+    return CallParticipation.objects.filter(
+        call=call, person=person, removed_by__isnull=False
+    ).exists()
+
+
+def has_valid_link(call: Call, presented_hash: str | None) -> bool:
+    """The link this browser opened is still the call's link (a new link revokes the old)."""
+    return bool(call.link_hash) and presented_hash == call.link_hash
+
+
+def may_join(person: Person | None, call: Call, when: datetime, *, link_hash: str | None) -> bool:
+    """Members of the call's conversation, its creator and admins, and holders of its link;
+    people who are not signed in only by link and only when the call lets guests in."""
+    if call.ended_at is not None:
+        return False
+    if person is None:
+        return call.allow_anonymous and has_valid_link(call, link_hash)
+    if is_removed(call, person):
+        return False
+    if may_manage(person, call, when):
+        return True
+    if call.conversation is not None and membership(person, call.conversation) is not None:
+        return True
+    return has_valid_link(call, link_hash)
+
+
+def may_see_history(person: Person, call: Call, when: datetime) -> bool:
+    """Who was in it, the creator and admins, and the conversation's members."""
+    return (
+        may_manage(person, call, when)
+        or CallParticipation.objects.filter(call=call, person=person).exists()
+        or (call.conversation is not None and membership(person, call.conversation) is not None)
+    )
+
+
+def guest_refused(call: Call, key: str) -> bool:
+    return CallGuest.objects.filter(call=call, key=key, removed=True).exists()
+
+
+def open_stays(call: Call) -> QuerySet[CallParticipation]:
+    return CallParticipation.objects.filter(call=call, left_at__isnull=True)
+
+
+def present_count(call: Call) -> int:
+    """People and guests in the call now (each person once, whatever their tabs)."""
+    guests = CallGuest.objects.filter(call=call, left_at__isnull=True).count()
+    return open_stays(call).count() + guests
+
+
+def active_call(conversation: Conversation) -> Call | None:
+    """The conversation's call that has not ended, the latest if several."""
+    return (
+        Call.objects.filter(conversation=conversation, ended_at__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def call_data(call: Call) -> dict[str, Any]:
+    """The call as events and the API show it."""
+    return {
+        "id": call.pk,
+        "title": call.title,
+        "organization_id": call.organization_id,
+        "conversation_id": call.conversation_id,
+        "created_by": {"id": call.created_by_id, "name": call.created_by.full_name},
+        "created_at": call.created_at,
+        "ended_at": call.ended_at,
+        "allow_anonymous": call.allow_anonymous,
+        "audio_only": call.audio_only,
+        "has_link": bool(call.link_hash),
+        "url": reverse("calls:call", args=[call.pk]),
+    }
+
+
+@dataclass
+class Attendee:
+    name: str
+    person_id: int | None  # None for a guest
+    seconds: int = 0
+    present: bool = False
+
+
+@dataclass
+class CallSummary:
+    call: Call
+    started_at: datetime
+    finished_at: datetime | None  # None while someone is still in it
+    attendees: list[Attendee] = field(default_factory=list)
+
+    @property
+    def duration(self) -> timedelta | None:
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+
+def _summaries(calls: QuerySet[Call], now: datetime, limit: int) -> list[CallSummary]:
+    """Each call with who was in it and for how long (all of their stays added up)."""
+    calls = calls.select_related(
+        "created_by", "conversation", "organization__district__region"
+    ).prefetch_related(
+        "participations__person", "guests"
+    )
+    result = []
+    for call in calls[:limit]:
+        by_key: dict[str, Attendee] = {}
+        ends: list[datetime | None] = []
+        stays: list[tuple[str, str, int | None, datetime, datetime | None]] = [
+            (f"p{s.person_id}", s.person.full_name, s.person_id, s.joined_at, s.left_at)
+            for s in call.participations.all()
+        ] + [(f"g{g.pk}", g.display_name, None, g.joined_at, g.left_at) for g in call.guests.all()]
+        for key, name, person_id, joined, left in stays:
+            attendee = by_key.setdefault(key, Attendee(name=name, person_id=person_id))
+            attendee.seconds += int(((left or now) - joined).total_seconds())
+            attendee.present = attendee.present or left is None
+            ends.append(left)
+        finished = call.ended_at
+        if finished is None and ends and None not in ends:
+            finished = max(end for end in ends if end is not None)
+        attendees = sorted(by_key.values(), key=lambda a: (-a.seconds, a.name))
+        result.append(CallSummary(call, call.created_at, finished, attendees))
+    return result
+
+
+def call_summary(call: Call, now: datetime) -> CallSummary:
+    return _summaries(Call.objects.filter(pk=call.pk), now, 1)[0]
+
+
+def conversation_history(
+    conversation: Conversation, now: datetime, limit: int = 10
+) -> list[CallSummary]:
+    calls = Call.objects.filter(conversation=conversation).order_by("-created_at", "-id")
+    return _summaries(calls, now, limit)
+
+
+def person_history(person: Person, now: datetime, limit: int = 50) -> list[CallSummary]:
+    """Calls the person created or was in, latest first."""
+    calls = (
+        Call.objects.filter(Q(created_by=person) | Q(participations__person=person))
+        .distinct()
+        .order_by("-created_at", "-id")
+    )
+    return _summaries(calls, now, limit)
