@@ -10,6 +10,9 @@ from parta.accounts.models import ClassEnrolment, ParentLink, Person, Role, Role
 from parta.accounts.phones import normalize_phone
 from parta.accounts.selectors import holds_role, roles_at
 from parta.demo import services as demo
+from parta.demo.authority import seed_authority_profile
+from parta.messaging.letters import letters_channel
+from parta.messaging.models import Conversation
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.validators import validate_inn, validate_kpp, validate_ogrn
 
@@ -194,4 +197,26 @@ def test_command_refuses_without_debug_and_stores_nothing():
     before = _row_counts()
     with pytest.raises(CommandError, match="DEBUG=1"):
         call_command("seed_demo")
+    assert _row_counts() == before
+
+
+def test_authority_profile_has_its_chats_and_a_letter_for_every_head(seeded, db):
+    seed_authority_profile(seeded.authority)
+    heads = set(
+        RoleGrant.objects.filter(organization=seeded.authority, role=Role.TEACHER).values_list(
+            "person_id", flat=True
+        )
+    )
+    assert len(heads) == 10
+    for title in ("Первый чат", "Учительская"):
+        chat = Conversation.objects.get(organization=seeded.authority, title=title)
+        members = set(chat.members.values_list("person_id", flat=True))
+        assert heads <= members
+        assert chat.messages.filter(is_service=False).count() == 2
+    channel = letters_channel(seeded.authority)
+    assert channel is not None
+    assert heads <= set(channel.members.values_list("person_id", flat=True))
+    assert channel.messages.filter(is_service=False).count() == 1
+    before = _row_counts()
+    seed_authority_profile(seeded.authority)
     assert _row_counts() == before

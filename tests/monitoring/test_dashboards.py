@@ -85,6 +85,10 @@ def test_district_dashboard_sorts_colours_and_drills_down(client, example):
     assert set(matrix) == {"s1", "s2"}
     assert matrix["s1"]["call_held"] is True and matrix["s2"]["call_held"] is False
     assert "teachers" not in response.context  # an authority sees numbers, not names
+    assert f'href="/messages/letters/{example.uo.pk}/"' not in html  # staff, not admin
+    chief = make_member(example.uo, "admin", "Начальник Управления")
+    html = page(client, chief, f"/monitoring/district/{district_id}/").content.decode()
+    assert f'href="/messages/letters/{example.uo.pk}/"' in html
     drill = page(client, officer, "/monitoring/organization/s2/")
     assert drill.status_code == 200 and "teachers" not in drill.context
 

@@ -6,6 +6,7 @@ app_name = "messaging"
 urlpatterns: list[URLPattern] = [
     path("", views.conversation_list, name="list"),
     path("new/", views.conversation_new, name="new"),
+    path("letters/<int:organization_id>/", views.letter_to_heads, name="letter"),
     path("<int:pk>/", views.conversation_detail, name="conversation"),
     path("<int:pk>/join/", views.join_channel, name="join"),
     path("<int:pk>/direct/", views.direct_chat, name="direct"),

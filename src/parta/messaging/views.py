@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from parta.accounts.models import Person
 from parta.accounts.selectors import current_memberships
-from parta.messaging import selectors, services
+from parta.messaging import letters, selectors, services
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.structure.models import Organization, SchoolClass
 
@@ -318,3 +318,64 @@ def attachment_preview(request: HttpRequest, pk: int) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+class _MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class _MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented recipe)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", _MultipleFileInput())
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        if isinstance(data, list | tuple):
+            return [super(_MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class LetterForm(forms.Form):
+    subject = forms.CharField(label=gettext_lazy("Тема"), max_length=letters.MAX_SUBJECT_LENGTH)
+    text = forms.CharField(label=gettext_lazy("Текст письма"), widget=forms.Textarea)
+    attachments = _MultipleFileField(
+        label=gettext_lazy("Письмо и приложения (PDF, изображения, документы)"),
+        required=False,
+    )
+
+
+@login_required
+def letter_to_heads(request: HttpRequest, organization_id: int) -> HttpResponse:
+    """An authority's admin writes one letter with attachments to all its schools' heads."""
+    person = _person(request)
+    authority = get_object_or_404(Organization, pk=organization_id)
+    now = timezone.now()
+    if not letters.may_write_letters(person, authority, now):
+        raise Http404
+    form = LetterForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            letters.post_letter_to_heads(
+                person,
+                authority,
+                subject=form.cleaned_data["subject"],
+                text=form.cleaned_data["text"],
+                files=request.FILES.getlist("attachments"),
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, "; ".join(getattr(exc, "messages", [str(exc)])))
+        else:
+            flash.success(request, _("Письмо отправлено руководителям."))
+            return redirect("messaging:letter", organization_id=authority.pk)
+    return render(
+        request,
+        "messaging/letter.html",
+        {
+            "form": form,
+            "authority": authority,
+            "heads": letters.heads_of(authority, now),
+            "channel": letters.letters_channel(authority),
+        },
+    )

@@ -8,6 +8,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from parta.accounts.selectors import current_memberships
+from parta.messaging.letters import may_write_letters
 from parta.monitoring.charts import line_chart
 from parta.monitoring.checklist import activation_checklist
 from parta.monitoring.dashboards import district_rows, teacher_activity, trend, week_choices
@@ -123,6 +125,11 @@ def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
         context.update({"sort": sort, "descending": descending, "sort_columns": SORT_COLUMNS})
         if scope.level in ("region", "platform"):
             context["districts"] = district_rows(report)
+        context["letter_authorities"] = [
+            org
+            for org in current_memberships(viewer, now)  # type: ignore[arg-type]
+            if may_write_letters(viewer, org, now)  # type: ignore[arg-type]
+        ]
         if scope.district is not None:
             schools = list(scope.organizations())
             context["matrix"] = [(org, activation_checklist(org, now)) for org in schools]

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from parta.demo.activity import seed_activity
+from parta.demo.authority import seed_authority_profile
 from parta.demo.calls import seed_calls
 from parta.demo.services import demo_sign_ins, seed_demo
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         demo = seed_demo()
         seed_activity(demo.schools)
         seed_calls(demo.schools)
+        seed_authority_profile(demo.authority)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Демо-район готов: {demo.district} ({demo.region}), "
