@@ -33,5 +33,3 @@ def _mount() -> None:
 
 
 _mount()
-
-

@@ -35,7 +35,11 @@ class Person(AbstractBaseUser, PermissionsMixin):
     """Anyone who uses Parta: teacher, student, parent, admin, authority staff, operator."""
 
     phone = models.CharField(
-        _("мобильный телефон"), max_length=20, unique=True, null=True, blank=True,
+        _("мобильный телефон"),
+        max_length=20,
+        unique=True,
+        null=True,
+        blank=True,
         help_text=_("В формате E.164, например +79131234567."),
     )
     surname = models.CharField(_("фамилия"), max_length=100)
@@ -46,7 +50,8 @@ class Person(AbstractBaseUser, PermissionsMixin):
         _("внешний id"), max_length=100, unique=True, null=True, blank=True
     )
     is_staff = models.BooleanField(
-        _("оператор платформы"), default=False,
+        _("оператор платформы"),
+        default=False,
         help_text=_("Доступ к бэк-офису оператора (служба поддержки)."),
     )
     is_active = models.BooleanField(_("активен"), default=True)
@@ -152,7 +157,8 @@ class ClassEnrolment(models.Model):
                 name="enrolment_to_after_from",
             ),
             models.UniqueConstraint(
-                fields=["student"], condition=Q(valid_to__isnull=True),
+                fields=["student"],
+                condition=Q(valid_to__isnull=True),
                 name="one_current_class_per_student",
             ),
         ]
