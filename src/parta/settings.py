@@ -217,6 +217,39 @@ PARTA_CALL_AUDIO_BITRATE = int(os.environ.get("PARTA_CALL_AUDIO_BITRATE", "32000
 PARTA_CALL_HEARTBEAT_TIMEOUT = int(os.environ.get("PARTA_CALL_HEARTBEAT_TIMEOUT", "30"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# SMTP in production (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Парта <noreply@localhost>")
+# Where people open Parta: links in emails are made absolute with it.
+PARTA_BASE_URL = os.environ.get("PARTA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Weekly digests go out on Monday from this hour, local time of each region.
+PARTA_DIGEST_HOUR = int(os.environ.get("PARTA_DIGEST_HOUR", "7"))
+
+# Background jobs (parta.monitoring.jobs) run on huey: with REDIS_URL its queue is in
+# Redis (several hosts, `parta run-jobs`); without it, in a SQLite file under
+# PARTA_DATA_DIR, consumed by threads inside `parta serve`.
+if REDIS_URL:
+    _HUEY_STORAGE: dict[str, object] = {"huey_class": "huey.RedisHuey", "url": REDIS_URL}
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _HUEY_STORAGE = {"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "jobs.sqlite3")}
+PARTA_JOBS_WORKERS = int(os.environ.get("PARTA_JOBS_WORKERS", "2"))
+HUEY = {
+    "name": os.environ.get("PARTA_JOBS_PREFIX", "parta"),
+    **_HUEY_STORAGE,
+    "results": False,
+    "immediate": False,
+    "utc": True,
+    "consumer": {
+        "workers": int(os.environ.get("PARTA_JOBS_WORKERS", "2")),
+        "worker_type": "thread",
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -46,3 +46,38 @@ class ReportAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.person_id} {self.channel} {self.scope} {self.week}"
+
+
+class DigestDelivery(models.Model):
+    """One weekly digest to one admin of one school: the row is the right to send it.
+
+    It is written (unique per organization, recipient and week) in the same transaction
+    as the Parta message, before the email goes out, so a second run of the job, or a
+    second worker running it at the same moment, finds the row and sends nothing.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    week = models.CharField(_("неделя"), max_length=8)  # "2026-W47"
+    created_at = models.DateTimeField(_("создано"))
+    message = models.ForeignKey(
+        "messaging.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    emailed_to = models.EmailField(_("отправлено на адрес"), blank=True)
+    emailed_at = models.DateTimeField(_("письмо отправлено"), null=True, blank=True)
+    email_error = models.CharField(_("ошибка отправки письма"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("еженедельная сводка")
+        verbose_name_plural = _("еженедельные сводки")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "recipient", "week"], name="digest_once_per_week"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week} {self.organization_id} → {self.recipient_id}"

@@ -17,6 +17,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=1, help="Worker processes (several need PostgreSQL)."
         )
+        parser.add_argument(
+            "--no-jobs",
+            action="store_true",
+            help="Do not run background jobs (digests) in this process; run `parta run-jobs`.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port, workers = options["host"], options["port"], options["workers"]
@@ -30,15 +35,28 @@ class Command(BaseCommand):
         # that collectstatic writes.
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(f"Parta: http://{host}:{port}/ ({workers} worker(s))")
-        # An import string, not the object: uvicorn starts workers by importing it.
-        uvicorn.run(
-            ASGI_APPLICATION,
-            host=host,
-            port=port,
-            workers=workers,
-            lifespan="off",
-            proxy_headers=True,
-        )
+        # Embedded default: the job consumer lives in this process, the parent of any
+        # uvicorn workers, so periodic jobs are scheduled once. With REDIS_URL the queue
+        # is shared and `parta run-jobs` consumes it (deploy/systemd/parta-jobs.service).
+        consumer = None
+        if not options["no_jobs"] and not settings.REDIS_URL:
+            from parta.monitoring.jobs import start_consumer
+
+            consumer = start_consumer(workers=settings.PARTA_JOBS_WORKERS)
+            self.stdout.write("Background jobs: in this process (--no-jobs to turn off)")
+        try:
+            # An import string, not the object: uvicorn starts workers by importing it.
+            uvicorn.run(
+                ASGI_APPLICATION,
+                host=host,
+                port=port,
+                workers=workers,
+                lifespan="off",
+                proxy_headers=True,
+            )
+        finally:
+            if consumer is not None:
+                consumer.stop(graceful=True)
 
     def _warn_about_single_process_parts(self) -> None:
         if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
