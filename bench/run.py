@@ -40,23 +40,30 @@ def count_lines(path: Path) -> int:
     return lines
 
 
-def fresh_database(args: argparse.Namespace) -> dict[str, str]:
-    """Environment for the child processes, pointing at an empty database."""
+def database_env(args: argparse.Namespace) -> dict[str, str]:
+    """Environment for the child processes, pointing at the benchmark's database."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PARTA_DATA_DIR")}
     env.setdefault("DEBUG", "1")
     if args.backend == "sqlite":
-        data_dir = OUT / f"data-{args.file.stem}"
+        env["PARTA_DATA_DIR"] = str(OUT / f"data-{args.file.stem}")
+    else:
+        env["DATABASE_URL"] = f"{args.admin_url.rsplit('/', 1)[0]}/{args.database}"
+    return env
+
+
+def fresh_database(args: argparse.Namespace) -> dict[str, str]:
+    """The benchmark's database, emptied."""
+    env = database_env(args)
+    if args.backend == "sqlite":
+        data_dir = Path(env["PARTA_DATA_DIR"])
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
-        env["PARTA_DATA_DIR"] = str(data_dir)
     else:
         import psycopg
 
         with psycopg.connect(args.admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{args.database}"')
-        base = args.admin_url.rsplit("/", 1)[0]
-        env["DATABASE_URL"] = f"{base}/{args.database}"
     return env
 
 
@@ -160,18 +167,22 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def markdown(result: dict[str, Any]) -> str:
+def import_figures(result: dict[str, Any]) -> str:
     imp = result["import"]
+    text = f"{imp['seconds']:.0f} s = {result['records_per_second']:,.0f} records/s"
+    if imp.get("max_rss_mib") is not None:
+        text += f", peak RSS {imp['max_rss_mib']:,.0f} MiB, CPU user {imp['user_seconds']:.0f} s"
+    if imp.get("note"):
+        text += f" ({imp['note']})"
+    return text
+
+
+def markdown(result: dict[str, Any]) -> str:
     rep = result["report"]
     rows = [
         ("backend", f"{result['backend']} ({result.get('server', '')})".replace(" ()", "")),
         ("file", f"{result['file']} ({result['records']:,} records)"),
-        ("migrate", f"{result['migrate_seconds']:.1f} s"),
-        (
-            "import",
-            f"{imp['seconds']:.1f} s = {result['records_per_second']:,.0f} records/s, "
-            f"peak RSS {imp['max_rss_mib']:,.0f} MiB, CPU user {imp['user_seconds']:.0f} s",
-        ),
+        ("import", import_figures(result)),
         ("database size", f"{result['database_bytes'] / 2**20:,.0f} MiB"),
         ("region report, cold", f"{rep['cold_seconds'] * 1000:,.0f} ms"),
         (
@@ -211,12 +222,41 @@ def main() -> None:
     parser.add_argument("--verify", action="store_true", help="check tallies = recount")
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="parta_bench")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="skip the import: time the report on the database a previous run filled",
+    )
     args = parser.parse_args()
 
     records = count_lines(args.file)
-    env = fresh_database(args)
-    migrate = run_timed([str(PARTA), "migrate", "-v0"], env)
-    imported = run_timed([str(PARTA), "import-activity", str(args.file), "--quiet"], env)
+    OUT.mkdir(exist_ok=True)
+    target = OUT / f"{args.backend}-{args.file.stem}.json"
+    result: dict[str, Any] = {
+        "backend": args.backend,
+        "file": args.file.name,
+        "records": records,
+        "machine": machine(),
+    }
+    if args.reuse:
+        # Time the report again on the database a previous run filled (after code changes).
+        result |= {k: v for k, v in json.loads(target.read_text()).items() if k not in result}
+        env = database_env(args)
+    else:
+        env = fresh_database(args)
+        result["migrate_seconds"] = run_timed([str(PARTA), "migrate", "-v0"], env)["seconds"]
+        imported = run_timed([str(PARTA), "import-activity", str(args.file), "--quiet"], env)
+        result |= {
+            "import": {k: v for k, v in imported.items() if k != "output"},
+            "import_output": imported["output"],
+            "records_per_second": records / imported["seconds"],
+            "database_bytes": database_size(args, env),
+            "imported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        # Saved now: the report step may fail on its own without losing the import's figures.
+        target.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+    # The tree may have gained migrations while a long import ran.
+    run_timed([str(PARTA), "migrate", "-v0"], env)
     report_run = run_timed(
         [
             sys.executable,
@@ -229,20 +269,8 @@ def main() -> None:
         ],
         env,
     )
-    report = json.loads(report_run["output"].strip().splitlines()[-1])
-    result: dict[str, Any] = {
-        "backend": args.backend,
-        "file": args.file.name,
-        "records": records,
-        "migrate_seconds": migrate["seconds"],
-        "import": {k: v for k, v in imported.items() if k != "output"},
-        "import_output": imported["output"],
-        "records_per_second": records / imported["seconds"],
-        "report": report,
-        "database_bytes": database_size(args, env),
-        "machine": machine(),
-        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+    result["report"] = json.loads(report_run["output"].strip().splitlines()[-1])
+    result["reported_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     if args.backend == "postgres":
         import psycopg
 
@@ -253,8 +281,6 @@ def main() -> None:
         import sqlite3
 
         result["server"] = f"SQLite {sqlite3.sqlite_version}"
-    OUT.mkdir(exist_ok=True)
-    target = OUT / f"{args.backend}-{args.file.stem}.json"
     target.write_text(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     print(markdown(result))
     print(f"\n→ {target}")
