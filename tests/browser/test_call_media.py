@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from parta.calls.models import CallParticipation
 from parta.calls.services import open_call
+from parta.messaging.services import create_conversation
 from parta.monitoring.engine import weekly_report
 from parta.monitoring.scopes import Scope
 from parta.monitoring.weeks import Week
-from parta.messaging.services import create_conversation
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import make_member
 from tests.realtime.servers import server_env, uvicorn_servers

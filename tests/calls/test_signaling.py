@@ -168,7 +168,9 @@ def _admitted_cookie(token: str, person=None, guest_name: str | None = None) -> 
 
 
 async def test_a_link_lets_an_outsider_in_and_anonymous_joining_is_off_by_default(c):
-    opened = await database_sync_to_async(open_call)(c.teacher, c.org, conversation=c.chat, with_link=True)
+    opened = await database_sync_to_async(open_call)(
+        c.teacher, c.org, conversation=c.chat, with_link=True
+    )
     call, token = opened.call, opened.link_token
     cookie = await database_sync_to_async(_admitted_cookie)(token, c.colleague)
     colleague = await join(c.colleague, call, cookie)

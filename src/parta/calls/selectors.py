@@ -121,9 +121,7 @@ def _summaries(calls: QuerySet[Call], now: datetime, limit: int) -> list[CallSum
     """Each call with who was in it and for how long (all of their stays added up)."""
     calls = calls.select_related(
         "created_by", "conversation", "organization__district__region"
-    ).prefetch_related(
-        "participations__person", "guests"
-    )
+    ).prefetch_related("participations__person", "guests")
     result = []
     for call in calls[:limit]:
         by_key: dict[str, Attendee] = {}

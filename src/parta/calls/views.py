@@ -32,9 +32,7 @@ class StandaloneCallForm(forms.Form):
     organization = forms.ModelChoiceField(
         queryset=Organization.objects.none(), label=gettext_lazy("Организация")
     )
-    title = forms.CharField(
-        label=gettext_lazy("Тема"), max_length=MAX_TITLE_LENGTH, required=False
-    )
+    title = forms.CharField(label=gettext_lazy("Тема"), max_length=MAX_TITLE_LENGTH, required=False)
     allow_anonymous = forms.BooleanField(
         label=gettext_lazy("Пускать по ссылке без входа (гости с именем)"), required=False
     )
@@ -129,14 +127,18 @@ def link(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("calls:call", pk=call.pk)
     if not call.allow_anonymous:
-        return redirect(f"{reverse('accounts:sign-in')}?next={reverse('calls:call', args=[call.pk])}")
+        return redirect(
+            f"{reverse('accounts:sign-in')}?next={reverse('calls:call', args=[call.pk])}"
+        )
     return redirect("calls:guest", pk=call.pk)
 
 
 def guest(request: HttpRequest, pk: int) -> HttpResponse:
     """A guest who came by link types the name the others will see."""
     call = get_object_or_404(Call, pk=pk)
-    if not selectors.may_join(None, call, timezone.now(), link_hash=link_hash_for(request.session, pk)):
+    if not selectors.may_join(
+        None, call, timezone.now(), link_hash=link_hash_for(request.session, pk)
+    ):
         raise Http404
     form = GuestNameForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -152,7 +154,7 @@ def call_page(request: HttpRequest, pk: int) -> HttpResponse:
     person = request.user if request.user.is_authenticated else None
     now = timezone.now()
     if call.ended_at is not None:
-        if person is None or not selectors.may_see_history(person, call, now):  # type: ignore[arg-type]
+        if person is None or not selectors.may_see_history(person, call, now):
             raise Http404
         return render(
             request,
@@ -160,7 +162,7 @@ def call_page(request: HttpRequest, pk: int) -> HttpResponse:
             {"summary": selectors.call_summary(call, now)},
             status=410,
         )
-    if not selectors.may_join(person, call, now, link_hash=link_hash_for(request.session, pk)):  # type: ignore[arg-type]
+    if not selectors.may_join(person, call, now, link_hash=link_hash_for(request.session, pk)):
         if person is None:
             return redirect(f"{reverse('accounts:sign-in')}?next={request.path}")
         raise Http404
@@ -169,7 +171,7 @@ def call_page(request: HttpRequest, pk: int) -> HttpResponse:
     in_conversation = (
         person is not None
         and call.conversation is not None
-        and membership(person, call.conversation) is not None  # type: ignore[arg-type]
+        and membership(person, call.conversation) is not None
     )
     config = {
         "call_id": call.pk,
