@@ -144,7 +144,7 @@ def test_digest_content_is_the_engine_and_the_checklist(example: Example) -> Non
     assert open_steps, "the example school has steps left"
     assert [s.key for s in digest.open_steps] == [s.key for s in open_steps]
     assert [s.url for s in digest.open_steps] == [BASE + s.url for s in open_steps]
-    assert digest.dashboard_url == f"{BASE}/monitoring/organization/s1/?week=2026-W47"
+    assert digest.dashboard_url == f"{BASE}/monitoring/organization/{example.s1.pk}/?week=2026-W47"
 
 
 def test_recipients_are_the_current_admins_only(example: Example) -> None:
@@ -170,7 +170,7 @@ def test_send_emails_and_posts_a_notice_not_counted(example: Example, mailoutbox
     assert "Здравствуйте, Иванова Анна Петровна!" in mail.body
     assert "3. Учителей, написавших ≥ 3 сообщений за неделю: " in mail.body
     assert "Сообщений за неделю: 1 → 23 (+22)" in mail.body
-    assert f"{BASE}/monitoring/organization/s1/?week=2026-W47" in mail.body
+    assert f"{BASE}/monitoring/organization/{example.s1.pk}/?week=2026-W47" in mail.body
     html, mime = mail.alternatives[0]
     assert mime == "text/html"
     assert '<html lang="ru">' in html

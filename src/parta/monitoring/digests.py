@@ -179,7 +179,10 @@ def build_digest(organization: Organization, week: Week, now: datetime) -> Diges
         for step in activation_checklist(organization, now)
         if not step.done
     ]
-    dashboard = reverse("monitoring:dashboard", kwargs={"level": "organization", "ref": scope.ref})
+    # The database id: external ids may hold characters the URL pattern does not take.
+    dashboard = reverse(
+        "monitoring:dashboard", kwargs={"level": "organization", "ref": str(organization.pk)}
+    )
     return Digest(
         organization=organization,
         week=week,
