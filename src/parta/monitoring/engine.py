@@ -161,7 +161,8 @@ def week_activity(orgs: list[Organization], week: Week, zone: ZoneInfo) -> WeekA
             org_ids, [Role.ADMIN, Role.STUDENT, Role.PARENT], last_moment
         )
         .values_list("organization_id", "role")
-        .annotate(n=Count("person_id", distinct=True))
+        # One person's grants of one role never overlap, so grants held at a moment = people.
+        .annotate(n=Count("id"))
         .order_by()
     }
 
@@ -259,18 +260,22 @@ def _teacher_message_counts(
         key for key, intervals in teacher_intervals.items() if _covers(intervals, start, end)
     }
     counts: dict[PairKey, int] = {}
-    tallies = WeeklyMessageTally.objects.filter(
-        organization_id__in=org_ids,
-        week_monday=week.monday,
-        person_id__in=list({person for (_org, person) in whole_week}),
-    ).values_list("organization_id", "person_id", "messages")
-    for org_id, person_id, n in tallies:
+    # The week's tallies of people who were teachers there in W: the database pairs them
+    # by index, where two IN lists of thousands would make it try every combination.
+    teacher_in_week = role_grants_during(org_ids, [Role.TEACHER], start, end).filter(
+        organization_id=OuterRef("organization_id"), person_id=OuterRef("person_id")
+    )
+    for org_id, person_id, n in (
+        WeeklyMessageTally.objects.filter(organization_id__in=org_ids, week_monday=week.monday)
+        .filter(Exists(teacher_in_week))
+        .values_list("organization_id", "person_id", "messages")
+    ):
         if (org_id, person_id) in whole_week:
             counts[(org_id, person_id)] = n
     partial = {key: teacher_intervals[key] for key in teacher_intervals if key not in whole_week}
     if partial:
+        # By author and time only: the (author, written_at, …) index covers this read.
         for org_id, author_id, written_at in Message.objects.filter(
-            organization_id__in={org for org, _p in partial},
             author_id__in={person for _o, person in partial},
             written_at__gte=start,
             written_at__lt=end,
