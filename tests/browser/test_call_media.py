@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from parta.calls.models import CallParticipation
@@ -102,3 +103,6 @@ def test_two_browsers_connect_media_and_the_call_is_held(school, server, monkeyp
         assert student_stay.left_at is not None
         assert CallParticipation.objects.get(call=call, person=teacher).left_at is None
         browser.close()
+        # Playwright runs this block in a greenlet, where Django opened a connection of its
+        # own; left open, it keeps PostgreSQL from dropping the test database.
+        connections.close_all()
