@@ -141,3 +141,12 @@ def test_bad_week_is_a_clear_error(client, example):
     response = page(client, example.people["head"], "/monitoring/organization/s1/", week="W47")
     assert response.status_code == 400
     assert "2026-W48" in response.content.decode()
+
+
+def test_external_ids_with_colons_work_in_links(client, example):
+    example.s2.external_id = "demo:org:s05"
+    example.s2.save()
+    officer = make_member(example.uo, "staff", "Смолина Наталья Николаевна")
+    html = page(client, officer, f"/monitoring/district/{example.s1.district_id}/").content
+    assert 'href="/monitoring/organization/demo:org:s05/?week=2026-W47"' in html.decode()
+    assert page(client, officer, "/monitoring/organization/demo:org:s05/").status_code == 200

@@ -20,6 +20,8 @@ class Conversation(models.Model):
         OTHER = "other", _("другой")
         DIRECT = "direct", _("личная переписка")
         INFO = "info", _("общешкольный канал")
+        # A person's own notices from Parta (weekly digests): nobody else may join.
+        NOTICES = "notices", _("личные уведомления")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="conversations"

@@ -64,6 +64,8 @@ def may_post(person: Person, conversation: Conversation, when: datetime) -> bool
 
 def may_join(person: Person, conversation: Conversation, when: datetime) -> bool:
     """Anyone of the school may be in it now (staff-only ones: staff roles only)."""
+    if conversation.purpose == Conversation.Purpose.NOTICES:
+        return False
     roles = roles_at(person, conversation.organization, when)
     if is_staff_only(conversation):
         return bool(roles & STAFF_ROLES)

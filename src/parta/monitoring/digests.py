@@ -197,19 +197,25 @@ def build_digest(organization: Organization, week: Week, now: datetime) -> Diges
 def notices_conversation(person: Person, organization: Organization, now: datetime) -> Conversation:
     """The person's own «Парта · уведомления» channel in the school, made on first use.
 
-    A channel, not a chat, so it never counts as a chat; the person is its only member.
+    A channel, not a chat, so it never counts as a chat; the person is its only member and
+    nobody can join it (messaging's NOTICES purpose).
     """
     existing = Conversation.objects.filter(
         organization=organization,
         kind=Conversation.Kind.CHANNEL,
-        title=NOTICES_TITLE,
+        purpose=Conversation.Purpose.NOTICES,
         created_by=person,
         deleted_at__isnull=True,
         members__person=person,
         members__left_at__isnull=True,
     ).first()
     return existing or create_conversation(
-        person, organization, title=NOTICES_TITLE, kind=Conversation.Kind.CHANNEL, at=now
+        person,
+        organization,
+        title=NOTICES_TITLE,
+        kind=Conversation.Kind.CHANNEL,
+        purpose=Conversation.Purpose.NOTICES,
+        at=now,
     )
 
 

@@ -6,7 +6,7 @@ app_name = "monitoring"
 urlpatterns = [
     path("", views.dashboard_home, name="home"),
     re_path(
-        r"^(?P<level>organization|district|region|platform)/(?P<ref>[\w-]+)/$",
+        r"^(?P<level>organization|district|region|platform)/(?P<ref>[^/]+)/$",
         views.dashboard,
         name="dashboard",
     ),
