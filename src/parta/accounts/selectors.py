@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -68,6 +69,16 @@ def role_grants_during(
         organization_id__in=list(organization_ids),
         role__in=list(roles),
     )
+
+
+def role_held_at_each(
+    role: str, organization: Any, person: Any, moment: Any
+) -> QuerySet[RoleGrant]:
+    """Grants of `role` held at a moment, all three given as expressions (OuterRef) of an
+    outer query: "was the author a teacher there when they wrote it", row by row in SQL."""
+    return RoleGrant.objects.filter(
+        role=role, organization_id=organization, person_id=person, valid_from__lte=moment
+    ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=moment))
 
 
 def role_grants_held_at(

@@ -14,20 +14,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
+    BooleanField,
     Count,
     DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
 
-from parta.accounts.models import Role
-from parta.accounts.selectors import role_grants_during, role_grants_held_at
+from parta.accounts.models import Role, RoleGrant
+from parta.accounts.selectors import role_grants_during, role_grants_held_at, role_held_at_each
 from parta.calls.models import Call, CallParticipation
 from parta.messaging.models import Conversation, Message
 from parta.monitoring.models import WeeklyMessageTally
@@ -49,7 +52,6 @@ COUNT_KEYS = ("teachers", *TEACHER_KEYS, *CONTEXT_KEYS)
 
 Interval = tuple[datetime, datetime | None]
 PairKey = tuple[int, int]  # organization_id, person_id
-BEGINNING = datetime(1, 1, 2, tzinfo=UTC)
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
@@ -101,11 +103,6 @@ def _held_at(intervals: Iterable[Interval], moment: datetime) -> bool:
     return any(start <= moment and (end is None or moment < end) for start, end in intervals)
 
 
-def _covers(intervals: Iterable[Interval], start: datetime, end: datetime) -> bool:
-    """One grant alone spans the whole of [start, end)."""
-    return any(s <= start and (e is None or e >= end) for s, e in intervals)
-
-
 def held_calls() -> QuerySet[Call]:
     """Calls in which two different people were present at once for more than zero seconds.
 
@@ -145,16 +142,32 @@ def week_activity(orgs: list[Organization], week: Week, zone: ZoneInfo) -> WeekA
     last_moment = end - timedelta(microseconds=1)
     org_ids = [org.pk for org in orgs]
 
-    # Who was a teacher when: every teacher grant overlapping the week.
-    teacher_intervals: dict[PairKey, list[Interval]] = defaultdict(list)
-    for org_id, person_id, valid_from, valid_to in role_grants_during(
-        org_ids, [Role.TEACHER], start, end
-    ).values_list("organization_id", "person_id", "valid_from", "valid_to"):
-        teacher_intervals[(org_id, person_id)].append((valid_from, valid_to))
+    # Who was a teacher in W, whether one grant spans all of W, and the week's message
+    # tally of that person there (one index lookup per grant). Only grants that start or
+    # end inside W are read with their times.
+    week_tally = WeeklyMessageTally.objects.filter(
+        organization_id=OuterRef("organization_id"),
+        person_id=OuterRef("person_id"),
+        week_monday=week.monday,
+    ).values("messages")[:1]
+    spans_week = Q(valid_from__lte=start) & (Q(valid_to__isnull=True) | Q(valid_to__gte=end))
+    grants = role_grants_during(org_ids, [Role.TEACHER], start, end)
     teachers: dict[int, set[int]] = defaultdict(set)
-    for org_id, person_id in teacher_intervals:
+    whole_week: dict[PairKey, int] = {}
+    tallies: dict[PairKey, int] = {}
+    for org_id, person_id, spans, tally in grants.annotate(
+        tally=Subquery(week_tally), spans=ExpressionWrapper(spans_week, BooleanField())
+    ).values_list("organization_id", "person_id", "spans", "tally"):
         teachers[org_id].add(person_id)
-
+        tallies[(org_id, person_id)] = tally or 0
+        if spans:
+            whole_week[(org_id, person_id)] = tally or 0
+    changing: dict[PairKey, list[Interval]] = defaultdict(list)
+    for org_id, person_id, valid_from, valid_to in grants.exclude(spans_week).values_list(
+        "organization_id", "person_id", "valid_from", "valid_to"
+    ):
+        if (org_id, person_id) not in whole_week:
+            changing[(org_id, person_id)].append((valid_from, valid_to))
     members: dict[tuple[int, str], int] = {
         (org_id, role): n
         for org_id, role, n in role_grants_held_at(
@@ -180,18 +193,21 @@ def week_activity(orgs: list[Organization], week: Week, zone: ZoneInfo) -> WeekA
 
     calls_total: Counter[int] = Counter()
     teacher_calls: Counter[PairKey] = Counter()
-    for org_id, creator_id, created_at in (
+    for org_id, creator_id, as_teacher, n in (
         held_calls()
         .filter(organization_id__in=org_ids, created_at__gte=start, created_at__lt=end)
-        .values_list("organization_id", "created_by_id", "created_at")
+        .annotate(as_teacher=Exists(_teacher_when("created_by_id", "created_at")))
+        .values_list("organization_id", "created_by_id", "as_teacher")
+        .annotate(n=Count("id"))
+        .order_by()
     ):
-        calls_total[org_id] += 1
-        if _held_at(teacher_intervals.get((org_id, creator_id), ()), created_at):
-            teacher_calls[(org_id, creator_id)] += 1
+        calls_total[org_id] += n
+        if as_teacher:
+            teacher_calls[(org_id, creator_id)] += n
 
     return WeekActivity(
         teachers=teachers,
-        teacher_messages=_teacher_message_counts(org_ids, week, start, end, teacher_intervals),
+        teacher_messages=_teacher_message_counts(start, end, whole_week, changing),
         teacher_calls=teacher_calls,
         teacher_chats=teacher_chats,
         members=members,
@@ -244,11 +260,10 @@ def _organization_rows(
 
 
 def _teacher_message_counts(
-    org_ids: list[int],
-    week: Week,
     start: datetime,
     end: datetime,
-    teacher_intervals: dict[PairKey, list[Interval]],
+    whole_week: dict[PairKey, int],
+    changing: dict[PairKey, list[Interval]],
 ) -> dict[PairKey, int]:
     """Messages each teacher wrote in W in the organization while holding the teacher role.
 
@@ -256,63 +271,46 @@ def _teacher_message_counts(
     which the weekly tally already holds. Only those whose role starts or ends inside
     the week have their messages read one by one.
     """
-    whole_week = {
-        key for key, intervals in teacher_intervals.items() if _covers(intervals, start, end)
-    }
-    counts: dict[PairKey, int] = {}
-    # The week's tallies of people who were teachers there in W: the database pairs them
-    # by index, where two IN lists of thousands would make it try every combination.
-    teacher_in_week = role_grants_during(org_ids, [Role.TEACHER], start, end).filter(
-        organization_id=OuterRef("organization_id"), person_id=OuterRef("person_id")
-    )
-    for org_id, person_id, n in (
-        WeeklyMessageTally.objects.filter(organization_id__in=org_ids, week_monday=week.monday)
-        .filter(Exists(teacher_in_week))
-        .values_list("organization_id", "person_id", "messages")
-    ):
-        if (org_id, person_id) in whole_week:
-            counts[(org_id, person_id)] = n
-    partial = {key: teacher_intervals[key] for key in teacher_intervals if key not in whole_week}
-    if partial:
+    counts = dict(whole_week)
+    if changing:
         # By author and time only: the (author, written_at, …) index covers this read.
         for org_id, author_id, written_at in Message.objects.filter(
-            author_id__in={person for _o, person in partial},
+            author_id__in={person for _o, person in changing},
             written_at__gte=start,
             written_at__lt=end,
             is_service=False,
         ).values_list("organization_id", "author_id", "written_at"):
-            intervals = partial.get((org_id, author_id))
+            intervals = changing.get((org_id, author_id))
             if intervals is not None and _held_at(intervals, written_at):
                 counts[(org_id, author_id)] = counts.get((org_id, author_id), 0) + 1
     return counts
+
+
+def _teacher_when(person_field: str, moment_field: str) -> QuerySet[RoleGrant]:
+    """For EXISTS: the outer row's person held the teacher role in its organization then."""
+    return role_held_at_each(
+        Role.TEACHER, OuterRef("organization_id"), OuterRef(person_field), OuterRef(moment_field)
+    )
 
 
 def _chats(
     org_ids: list[int], end: datetime, teachers: dict[int, set[int]]
 ) -> tuple[Counter[int], Counter[PairKey]]:
     """Chats alive at the end of W, and per week's teacher the ones they made while a teacher."""
-    chats = list(
+    total: Counter[int] = Counter()
+    by_teacher: Counter[PairKey] = Counter()
+    for org_id, creator, as_teacher, n in (
         Conversation.objects.filter(
             organization_id__in=org_ids, kind=Conversation.Kind.CHAT, created_at__lt=end
         )
         .filter(Q(deleted_at__isnull=True) | Q(deleted_at__gte=end))
-        .values_list("organization_id", "created_by_id", "created_at")
-    )
-    total: Counter[int] = Counter(org_id for org_id, _c, _t in chats)
-    creators = {
-        (org_id, creator) for org_id, creator, _t in chats if creator in teachers.get(org_id, set())
-    }
-    # The creator's teacher role at the chat's creation, which may lie long before W.
-    intervals: dict[PairKey, list[Interval]] = defaultdict(list)
-    if creators:
-        for org_id, person_id, valid_from, valid_to in (
-            role_grants_during({org for org, _p in creators}, [Role.TEACHER], BEGINNING, end)
-            .filter(person_id__in={p for _o, p in creators})
-            .values_list("organization_id", "person_id", "valid_from", "valid_to")
-        ):
-            intervals[(org_id, person_id)].append((valid_from, valid_to))
-    by_teacher: Counter[PairKey] = Counter()
-    for org_id, creator, created_at in chats:
-        if (org_id, creator) in creators and _held_at(intervals[(org_id, creator)], created_at):
-            by_teacher[(org_id, creator)] += 1
+        # The creator's role at the chat's creation, which may lie long before W.
+        .annotate(as_teacher=Exists(_teacher_when("created_by_id", "created_at")))
+        .values_list("organization_id", "created_by_id", "as_teacher")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        total[org_id] += n
+        if as_teacher and creator in teachers.get(org_id, set()):
+            by_teacher[(org_id, creator)] += n
     return total, by_teacher
