@@ -6,7 +6,6 @@ at the moment of each action, so a closed week does not move when roles change.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -50,7 +49,6 @@ PCT_KEYS = tuple(f"{key}_pct" for key in TEACHER_KEYS)
 CONTEXT_KEYS = ("admins", "students", "parents", "chats", "messages", "calls_held")
 COUNT_KEYS = ("teachers", *TEACHER_KEYS, *CONTEXT_KEYS)
 
-Interval = tuple[datetime, datetime | None]
 PairKey = tuple[int, int]  # organization_id, person_id
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -99,10 +97,6 @@ def total_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def _held_at(intervals: Iterable[Interval], moment: datetime) -> bool:
-    return any(start <= moment and (end is None or moment < end) for start, end in intervals)
-
-
 def held_calls() -> QuerySet[Call]:
     """Calls in which two different people were present at once for more than zero seconds.
 
@@ -143,8 +137,7 @@ def week_activity(orgs: list[Organization], week: Week, zone: ZoneInfo) -> WeekA
     org_ids = [org.pk for org in orgs]
 
     # Who was a teacher in W, whether one grant spans all of W, and the week's message
-    # tally of that person there (one index lookup per grant). Only grants that start or
-    # end inside W are read with their times.
+    # tally of that person there (one index lookup per grant).
     week_tally = WeeklyMessageTally.objects.filter(
         organization_id=OuterRef("organization_id"),
         person_id=OuterRef("person_id"),
@@ -154,20 +147,19 @@ def week_activity(orgs: list[Organization], week: Week, zone: ZoneInfo) -> WeekA
     grants = role_grants_during(org_ids, [Role.TEACHER], start, end)
     teachers: dict[int, set[int]] = defaultdict(set)
     whole_week: dict[PairKey, int] = {}
-    tallies: dict[PairKey, int] = {}
     for org_id, person_id, spans, tally in grants.annotate(
         tally=Subquery(week_tally), spans=ExpressionWrapper(spans_week, BooleanField())
     ).values_list("organization_id", "person_id", "spans", "tally"):
         teachers[org_id].add(person_id)
-        tallies[(org_id, person_id)] = tally or 0
         if spans:
             whole_week[(org_id, person_id)] = tally or 0
-    changing: dict[PairKey, list[Interval]] = defaultdict(list)
-    for org_id, person_id, valid_from, valid_to in grants.exclude(spans_week).values_list(
-        "organization_id", "person_id", "valid_from", "valid_to"
-    ):
-        if (org_id, person_id) not in whole_week:
-            changing[(org_id, person_id)].append((valid_from, valid_to))
+    # Roles that start or end inside W: their messages are checked one by one.
+    changing = {
+        (org_id, person)
+        for org_id, people in teachers.items()
+        for person in people
+        if (org_id, person) not in whole_week
+    }
     members: dict[tuple[int, str], int] = {
         (org_id, role): n
         for org_id, role, n in role_grants_held_at(
@@ -260,29 +252,30 @@ def _organization_rows(
 
 
 def _teacher_message_counts(
-    start: datetime,
-    end: datetime,
-    whole_week: dict[PairKey, int],
-    changing: dict[PairKey, list[Interval]],
+    start: datetime, end: datetime, whole_week: dict[PairKey, int], changing: set[PairKey]
 ) -> dict[PairKey, int]:
     """Messages each teacher wrote in W in the organization while holding the teacher role.
 
     A teacher whose one grant spans the whole week counts every message of the week,
     which the weekly tally already holds. Only those whose role starts or ends inside
-    the week have their messages read one by one.
+    the week have their messages checked one by one, in SQL, against the role they held.
     """
     counts = dict(whole_week)
     if changing:
-        # By author and time only: the (author, written_at, …) index covers this read.
-        for org_id, author_id, written_at in Message.objects.filter(
-            author_id__in={person for _o, person in changing},
-            written_at__gte=start,
-            written_at__lt=end,
-            is_service=False,
-        ).values_list("organization_id", "author_id", "written_at"):
-            intervals = changing.get((org_id, author_id))
-            if intervals is not None and _held_at(intervals, written_at):
-                counts[(org_id, author_id)] = counts.get((org_id, author_id), 0) + 1
+        for org_id, author_id, n in (
+            Message.objects.filter(
+                author_id__in={person for _o, person in changing},
+                written_at__gte=start,
+                written_at__lt=end,
+                is_service=False,
+            )
+            .filter(Exists(_teacher_when("author_id", "written_at")))
+            .values_list("organization_id", "author_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            if (org_id, author_id) in changing:
+                counts[(org_id, author_id)] = n
     return counts
 
 
