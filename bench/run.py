@@ -43,9 +43,11 @@ def count_lines(path: Path) -> int:
 def database_env(args: argparse.Namespace) -> dict[str, str]:
     """Environment for the child processes, pointing at the benchmark's database."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PARTA_DATA_DIR")}
-    env.setdefault("DEBUG", "1")
+    # As in production: DEBUG makes Django keep every query's SQL and parameters.
+    env["DEBUG"] = "0"
+    env["PARTA_ALLOW_DEV_SECRET"] = "1"  # noqa: S105 (a switch, not a secret)
     if args.backend == "sqlite":
-        env["PARTA_DATA_DIR"] = str(OUT / f"data-{args.file.stem}")
+        env["PARTA_DATA_DIR"] = str(OUT / f"data-{args.label or args.file.stem}")
     else:
         env["DATABASE_URL"] = f"{args.admin_url.rsplit('/', 1)[0]}/{args.database}"
     return env
@@ -223,6 +225,11 @@ def main() -> None:
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="parta_bench")
     parser.add_argument(
+        "--label",
+        help="name of this run's SQLite data dir (bench/out/data-LABEL) and result file "
+        "(bench/out/BACKEND-LABEL.json); the file's stem by default",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="skip the import: time the report on the database a previous run filled",
@@ -231,7 +238,7 @@ def main() -> None:
 
     records = count_lines(args.file)
     OUT.mkdir(exist_ok=True)
-    target = OUT / f"{args.backend}-{args.file.stem}.json"
+    target = OUT / f"{args.backend}-{args.label or args.file.stem}.json"
     result: dict[str, Any] = {
         "backend": args.backend,
         "file": args.file.name,

@@ -15,6 +15,8 @@ from parta.monitoring.weeks import week_monday
 from parta.structure.models import Organization
 
 TallyKey = tuple[int, int, date]  # organization_id, person_id, week_monday
+# Bounds the IN list when stored tallies are read for many organizations at once.
+ORGANIZATIONS_PER_READ = 500
 
 
 class MessageLike(Protocol):
@@ -63,15 +65,18 @@ def add_counts(counts: Counter[TallyKey]) -> None:
             )
         return
     mondays = {key[2] for key in counts}
-    org_ids = {key[0] for key in counts}
-    existing = {
-        (row.organization_id, row.person_id, row.week_monday): row
-        for row in WeeklyMessageTally.objects.select_for_update().filter(
-            organization_id__in=org_ids,
+    org_ids = sorted({key[0] for key in counts})
+    existing: dict[TallyKey, WeeklyMessageTally] = {}
+    # A range of the (organization, week_monday, person) index per organization and week:
+    # adding a person IN list makes SQLite probe the cross product of the lists.
+    for start in range(0, len(org_ids), ORGANIZATIONS_PER_READ):
+        for stored_row in WeeklyMessageTally.objects.select_for_update().filter(
+            organization_id__in=org_ids[start : start + ORGANIZATIONS_PER_READ],
             week_monday__in=mondays,
-            person_id__in={key[1] for key in counts},
-        )
-    }
+        ):
+            key = (stored_row.organization_id, stored_row.person_id, stored_row.week_monday)
+            if key in counts:
+                existing[key] = stored_row
     to_update = []
     to_create = []
     for key, n in counts.items():

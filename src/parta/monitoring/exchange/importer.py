@@ -8,7 +8,8 @@ nothing, so importing the same file twice stores nothing new.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -39,13 +40,12 @@ from parta.monitoring.exchange.reader import (
     UserRecord,
     read_records,
 )
+from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.tallies import TallyKey, add_counts, count_messages, organization_zones
 from parta.structure.models import District, Organization, Region, SchoolClass, parse_class_name
 
 # Records of one type written per round trip; also bounds every `IN (...)` list.
 BATCH_SIZE = 1000
-# Message tallies are added to the stored ones once this many (org, person, week) keys gathered.
-TALLY_KEYS_PER_WRITE = 2000
 
 _ROLE_CONFLICT_FIELDS = {"unknown_role": "role", "empty_interval": "to", "conflicting_end": "to"}
 
@@ -176,6 +176,10 @@ class _Importer:
         self.zones: dict[int, ZoneInfo] = {}
         self.tally: Counter[TallyKey] = Counter()
         self.role_reason = _("импорт истории")
+        # One unusable password for all: make_password(None) draws 40 random characters a person,
+        # and a "!" password never matches whatever follows it.
+        self.unusable_password = make_password(None)
+        self.adapt_time = connections[router.db_for_write(Message)].ops.adapt_datetimefield_value
         self.failed_writing = False
 
     # Reading ----------------------------------------------------------------------------
@@ -531,11 +535,28 @@ class _Importer:
         if type_name == "user":
             self._check_phones_free(new)
             for item in new:
-                item.row.password = make_password(None)
+                item.row.password = self.unusable_password
         if type_name == "message":
-            _insert_messages([item.row for item in new])
+            adapt_time = self.adapt_time
+            _insert_rows(
+                Message,
+                _MESSAGE_COLUMNS,
+                [
+                    (
+                        m.conversation_id,
+                        m.organization_id,
+                        m.author_id,
+                        adapt_time(m.written_at),
+                        m.text,
+                        adapt_time(m.deleted_at),
+                        m.external_id,
+                        m.is_service,
+                    )
+                    for m in (item.row for item in new)
+                ],
+            )
         else:
-            table.model._default_manager.bulk_create([item.row for item in new], batch_size=500)
+            _insert_models(table.model, [item.row for item in new])
         self.summary.created[type_name] += len(new)
         if type_name in self.ids:
             known = self.ids[type_name]
@@ -545,17 +566,14 @@ class _Importer:
                 if by_org is not None:
                     by_org[item.row.pk] = item.row.organization_id
         if type_name == "chat":
-            ConversationMember.objects.bulk_create(
+            _insert_rows(
+                ConversationMember,
+                _MEMBER_COLUMNS,
                 [
-                    ConversationMember(
-                        conversation_id=item.row.pk,
-                        person_id=person_id,
-                        joined_at=item.row.created_at,
-                    )
+                    (item.row.pk, person_id, self.adapt_time(item.row.created_at))
                     for item in new
                     for person_id in sorted(item.members)
                 ],
-                batch_size=500,
             )
         elif type_name == "message":
             self._count_messages([item.row for item in new])
@@ -600,9 +618,6 @@ class _Importer:
         if missing:
             self.zones.update(organization_zones(missing))
         self.tally.update(count_messages(messages, self.zones))
-        if len(self.tally) >= TALLY_KEYS_PER_WRITE:
-            add_counts(self.tally)
-            self.tally = Counter()
 
     def _flush_roles(self, items: list[_Item]) -> None:
         try:
@@ -648,7 +663,7 @@ class _Importer:
                     )
                     % {"where": where},
                 )
-        CallParticipation.objects.bulk_create(new, batch_size=500)
+        _insert_models(CallParticipation, new)
         self.summary.created["call_participant"] += len(new)
         self.summary.unchanged["call_participant"] += len(items) - len(new)
 
@@ -668,58 +683,126 @@ class _NewMessage:
 
 
 _MESSAGE_COLUMNS = tuple(column.name for column in fields(_NewMessage))
+_MEMBER_COLUMNS = ("conversation_id", "person_id", "joined_at")
+# Values of these field types go to the database as they are (str, int, bool, None).
+_PLAIN_FIELDS = frozenset(
+    (
+        "CharField",
+        "TextField",
+        "BooleanField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "PositiveBigIntegerField",
+        "ForeignKey",
+    )
+)
 
 
-def _insert_messages(messages: list[_NewMessage]) -> None:
-    """INSERT the rows with one executemany: bulk_create costs about 3x more per row.
+def _insert_rows(
+    model: type[Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """INSERT rows of database-ready values for `attnames`; every other column gets its default.
 
-    Messages are the one table with millions of rows, and nothing refers to their pks.
-    Every other column gets its model default, as bulk_create would give it.
+    One executemany (COPY on PostgreSQL): bulk_create compiles SQL for every value and
+    costs about 3x more per row. Rows get no pks back; the caller reads them if it needs them.
     """
-    if not messages:
-        return
-    connection = connections[router.db_for_write(Message)]
-    adapt_time = connection.ops.adapt_datetimefield_value
+    connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
-    meta = Message._meta
-    template = Message()
+    meta = model._meta
+    template = model()
     others = [
         field
         for field in meta.concrete_fields
-        if not field.primary_key and field.attname not in _MESSAGE_COLUMNS
+        if not field.primary_key and field.attname not in attnames
     ]
     column_of = {field.attname: field.column for field in meta.concrete_fields}
-    columns = [column_of[name] for name in _MESSAGE_COLUMNS] + [field.column for field in others]
+    columns = ", ".join(quote(column_of[name]) for name in attnames) + "".join(
+        ", " + quote(field.column) for field in others
+    )
     defaults = tuple(
         field.get_db_prep_save(field.pre_save(template, add=True), connection) for field in others
     )
-    placeholders = ", ".join(["%s"] * len(columns))
+    table = quote(meta.db_table)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row((*row, *defaults))
+            return
+        placeholders = ", ".join(["%s"] * (len(attnames) + len(others)))
         cursor.executemany(
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "  # noqa: S608
-            f"VALUES ({placeholders})",
-            [
-                (
-                    m.conversation_id,
-                    m.organization_id,
-                    m.author_id,
-                    adapt_time(m.written_at),
-                    m.text,
-                    adapt_time(m.deleted_at),
-                    m.external_id,
-                    m.is_service,
-                    *defaults,
-                )
-                for m in messages
-            ],
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
+            [(*row, *defaults) for row in rows],
         )
+
+
+def _insert_models(model: type[Model], rows: list[Any]) -> None:
+    """INSERT unsaved model instances as bulk_create would, through _insert_rows.
+
+    Instances that have an external id get their pks read back.
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    meta = model._meta
+    concrete = [field for field in meta.concrete_fields if not field.primary_key]
+    adapt_time = connection.ops.adapt_datetimefield_value
+
+    def value_of(field: Any) -> Callable[[Any], Any]:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            return lambda row: field.get_db_prep_save(field.pre_save(row, add=True), connection)
+        attname = field.attname
+        if field.get_internal_type() == "DateTimeField":
+            return lambda row: adapt_time(getattr(row, attname))
+        if field.get_internal_type() in _PLAIN_FIELDS:
+            return lambda row: getattr(row, attname)
+        return lambda row: field.get_db_prep_save(getattr(row, attname), connection)
+
+    values = [value_of(field) for field in concrete]
+    _insert_rows(
+        model,
+        [field.attname for field in concrete],
+        [tuple(value(row) for value in values) for row in rows],
+    )
+    if any(field.attname == "external_id" for field in concrete):
+        pks = dict(
+            model._default_manager.filter(
+                external_id__in=[row.external_id for row in rows]
+            ).values_list("external_id", "pk")
+        )
+        for row in rows:
+            row.pk = pks[row.external_id]
 
 
 def _values(table: _Table, row: Any) -> dict[str, Any]:
     return {attr: _now(getattr(row, attr)) for attr in table.fields}
 
 
-@transaction.atomic
+# SQLite's page cache during an import, in KiB: the default 2 MiB makes every insert into
+# the message indexes read pages back from the file once the tables outgrow it.
+SQLITE_IMPORT_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def _bulk_write_settings() -> Iterator[None]:
+    connection = connections[router.db_for_write(Message)]
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
 def import_activity(
     lines: Iterable[bytes], *, source: str = "", progress: Callable[[int], object] | None = None
 ) -> ImportSummary:
@@ -727,6 +810,24 @@ def import_activity(
 
     Raises ExchangeError naming the first bad line; then nothing is stored.
     """
+    with _bulk_write_settings(), transaction.atomic():
+        summary = _import(lines, source, progress)
+    connection = connections[router.db_for_write(Message)]
+    if connection.vendor == "postgresql" and summary.created:
+        # Perhaps millions of new rows, and no planner statistics until autovacuum comes.
+        tables = {_TABLES[name].model._meta.db_table for name in summary.created if name in _TABLES}
+        tables |= {
+            model._meta.db_table
+            for model in (RoleGrant, CallParticipation, ConversationMember, WeeklyMessageTally)
+        }
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, sorted(tables))))
+    return summary
+
+
+def _import(
+    lines: Iterable[bytes], source: str, progress: Callable[[int], object] | None
+) -> ImportSummary:
     importer = _Importer()
     try:
         for record in read_records(lines, progress):

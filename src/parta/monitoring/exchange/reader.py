@@ -3,13 +3,16 @@
 Each line becomes a typed record after checks that need no database: JSON shape,
 field presence and JSON types, enum values, aware timestamps, intervals, phones
 and time zones. References between records are resolved by the importer.
+
+Records are plain slotted dataclasses, not frozen ones: a frozen one costs a microsecond
+more per line, and no one changes a record after reading it.
 """
 
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeGuard, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.db.models import CharField, Model
@@ -45,7 +48,7 @@ class ExchangeError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RegionRecord:
     line: int = field(compare=False)
     id: str
@@ -53,7 +56,7 @@ class RegionRecord:
     tz: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DistrictRecord:
     line: int = field(compare=False)
     id: str
@@ -61,7 +64,7 @@ class DistrictRecord:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrgRecord:
     line: int = field(compare=False)
     id: str
@@ -72,7 +75,7 @@ class OrgRecord:
     inn: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UserRecord:
     line: int = field(compare=False)
     id: str
@@ -82,7 +85,7 @@ class UserRecord:
     phone: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RoleRecord:
     line: int = field(compare=False)
     user: str
@@ -92,7 +95,7 @@ class RoleRecord:
     valid_to: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClassRecord:
     line: int = field(compare=False)
     id: str
@@ -102,7 +105,7 @@ class ClassRecord:
     staff: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChatRecord:
     line: int = field(compare=False)
     id: str
@@ -117,7 +120,7 @@ class ChatRecord:
     members: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MessageRecord:
     line: int = field(compare=False)
     id: str
@@ -128,7 +131,7 @@ class MessageRecord:
     deleted_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallRecord:
     line: int = field(compare=False)
     id: str
@@ -139,7 +142,7 @@ class CallRecord:
     ended_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallParticipantRecord:
     line: int = field(compare=False)
     call: str
@@ -491,6 +494,47 @@ def parse_record(obj: object, line: int) -> Record:
     return parse(_Line(obj, line, allowed))
 
 
+_MESSAGE_FIELDS = frozenset(("type", *RECORD_TYPES["message"][0]))
+
+
+def _ref_ok(value: object) -> TypeGuard[str]:
+    return type(value) is str and 0 < len(value) <= _ID_LENGTH and not value.isspace()
+
+
+def _quick_message(obj: dict[str, Any], line: int) -> MessageRecord | None:
+    """A message line read with the few checks a good one needs, or None if any fails.
+
+    Messages are most of every file. On None the line goes through parse_record,
+    which names the faulty field exactly as for any other line.
+    """
+    if not _MESSAGE_FIELDS.issuperset(obj):
+        return None
+    id_, chat, author, sent, text, deleted = (
+        obj.get("id"),
+        obj.get("chat"),
+        obj.get("author"),
+        obj.get("sent_at"),
+        obj.get("text"),
+        obj.get("deleted_at"),
+    )
+    if not (_ref_ok(id_) and _ref_ok(chat) and _ref_ok(author) and type(sent) is str):
+        return None
+    if text is None:
+        text = ""
+    elif type(text) is not str:
+        return None
+    try:
+        sent_at = datetime.fromisoformat(sent)
+        deleted_at = None if deleted is None else datetime.fromisoformat(deleted)
+    except (TypeError, ValueError):
+        return None
+    if sent_at.tzinfo is None or (
+        deleted_at is not None and (deleted_at.tzinfo is None or deleted_at < sent_at)
+    ):
+        return None
+    return MessageRecord(line, id_, chat, author, sent_at, text, deleted_at)
+
+
 def read_records(
     lines: Iterable[bytes], progress: Callable[[int], object] | None = None
 ) -> Iterator[Record]:
@@ -514,6 +558,11 @@ def read_records(
             raise ExchangeError(
                 number, None, _("не JSON: %(error)s") % {"error": exc.msg}
             ) from None
+        if type(obj) is dict and obj.get("type") == "message":
+            record = _quick_message(obj, number)
+            if record is not None:
+                yield record
+                continue
         yield parse_record(obj, number)
     if progress is not None and unreported:
         progress(unreported)
