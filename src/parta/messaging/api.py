@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -259,7 +260,9 @@ def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
         )
     people = list(Person.objects.filter(pk__in=payload.member_ids))
     if len(people) != len(set(payload.member_ids)):
-        return Status(400, ErrorOut(detail="Кого-то из участников нет.", code="unknown_person"))
+        return Status(
+            400, ErrorOut(detail=gettext("Кого-то из участников нет."), code="unknown_person")
+        )
     result = _refusing(
         lambda: services.create_conversation(
             person,
@@ -327,7 +330,9 @@ def add_members(request: HttpRequest, conversation_id: int, payload: MembersIn) 
     conversation = _conversation(person, conversation_id)
     people = list(Person.objects.filter(pk__in=payload.person_ids))
     if len(people) != len(set(payload.person_ids)):
-        return Status(400, ErrorOut(detail="Кого-то из участников нет.", code="unknown_person"))
+        return Status(
+            400, ErrorOut(detail=gettext("Кого-то из участников нет."), code="unknown_person")
+        )
     result = _refusing(lambda: services.add_members(conversation, people, by=person))
     if isinstance(result, list):
         return _detail(person, conversation)
@@ -384,7 +389,9 @@ def list_messages(request: HttpRequest, conversation_id: int, page: Query[PageQu
     person = _person(request)
     conversation = _conversation(person, conversation_id)
     if selectors.membership(person, conversation) is None:
-        return Status(403, ErrorOut(detail="Читать беседу могут её участники.", code="forbidden"))
+        return Status(
+            403, ErrorOut(detail=gettext("Читать беседу могут её участники."), code="forbidden")
+        )
     rows = selectors.messages_in(
         conversation, before=page.before, after=page.after, limit=page.limit
     )
@@ -409,7 +416,9 @@ def send_message(request: HttpRequest, conversation_id: int, payload: MessageIn)
         reply_to = get_object_or_404(Message, pk=payload.reply_to, conversation=conversation)
     attachments = list(Attachment.objects.filter(pk__in=payload.attachment_ids, uploaded_by=person))
     if len(attachments) != len(set(payload.attachment_ids)):
-        return Status(400, ErrorOut(detail="Вложение не найдено.", code="unknown_attachment"))
+        return Status(
+            400, ErrorOut(detail=gettext("Вложение не найдено."), code="unknown_attachment")
+        )
     result = _refusing(
         lambda: services.send_message(
             person,

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from parta.accounts.selectors import current_memberships
 from parta.messaging.letters import may_write_letters
@@ -41,21 +42,21 @@ def report_download(request: HttpRequest, fmt: str) -> HttpResponse:
 
 
 TREND_SERIES = (
-    ("teachers_with_chat_pct", "создали чат"),
-    ("teachers_3_messages_pct", "≥ 3 сообщений"),
-    ("teachers_10_messages_pct", "≥ 10 сообщений"),
-    ("teachers_1_call_pct", "≥ 1 звонка"),
-    ("teachers_3_calls_pct", "≥ 3 звонков"),
+    ("teachers_with_chat_pct", gettext_lazy("создали чат")),
+    ("teachers_3_messages_pct", gettext_lazy("≥ 3 сообщений")),
+    ("teachers_10_messages_pct", gettext_lazy("≥ 10 сообщений")),
+    ("teachers_1_call_pct", gettext_lazy("≥ 1 звонка")),
+    ("teachers_3_calls_pct", gettext_lazy("≥ 3 звонков")),
 )
 SORT_COLUMNS = (
-    ("name", "Организация"),
-    ("active", "Активна"),
-    ("teachers", "Учителей"),
-    ("teachers_with_chat_pct", "Чат"),
-    ("teachers_3_messages_pct", "≥ 3 сообщ."),
-    ("teachers_10_messages_pct", "≥ 10 сообщ."),
-    ("teachers_1_call_pct", "≥ 1 звонка"),
-    ("teachers_3_calls_pct", "≥ 3 звонков"),
+    ("name", gettext_lazy("Организация")),
+    ("active", gettext_lazy("Активна")),
+    ("teachers", gettext_lazy("Учителей")),
+    ("teachers_with_chat_pct", gettext_lazy("Чат")),
+    ("teachers_3_messages_pct", gettext_lazy("≥ 3 сообщ.")),
+    ("teachers_10_messages_pct", gettext_lazy("≥ 10 сообщ.")),
+    ("teachers_1_call_pct", gettext_lazy("≥ 1 звонка")),
+    ("teachers_3_calls_pct", gettext_lazy("≥ 3 звонков")),
 )
 SORTABLE = {key for key, _label in SORT_COLUMNS}
 
@@ -105,7 +106,7 @@ def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
         "teacher_keys": TEACHER_KEYS,
         "chart": line_chart(
             [str(w).split("-")[1] for w, _total in history],
-            [(label, [total[key] for _w, total in history]) for key, label in TREND_SERIES],
+            [(str(label), [total[key] for _w, total in history]) for key, label in TREND_SERIES],
         ),
     }
     rights = report_access_rights(viewer, now)  # type: ignore[arg-type]

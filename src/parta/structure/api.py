@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -103,7 +104,7 @@ def _teacher(organization: Organization, person_id: int | None) -> Person | None
         return None
     teacher = teachers_of(organization, timezone.now()).filter(pk=person_id).first()
     if teacher is None:
-        raise HttpError(400, "Классный руководитель — учитель этой организации.")
+        raise HttpError(400, gettext("Классный руководитель — учитель этой организации."))
     return teacher
 
 
