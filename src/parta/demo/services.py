@@ -47,6 +47,7 @@ PHONE_STUDENT = "+79139000007"
 DEMO_CLASS_NAME = "5А"
 
 AUTHORITY_KEY = "uo"
+PROFILES_FILLED = 6  # schools s01–s06 have filled in their whole profile
 AUTHORITY_PHONE_BLOCK = 20
 
 
@@ -180,6 +181,16 @@ def _seed_school(district: District, plan: SchoolPlan) -> Organization:
             "kpp": "242601001",
             "ogrn": school_ogrn(plan),
             "address": f"{plan.locality}, Мотыгинский район, Красноярский край, {plan.postcode}",
+            # The later schools have not finished their profile: the checklist shows it.
+            **(
+                {
+                    "phone": f"+7 39141 2{plan.number:04d}",
+                    "email": f"{plan.key}@motygino-edu.example",
+                    "teacher_headcount": plan.teachers,
+                }
+                if plan.number <= PROFILES_FILLED
+                else {}
+            ),
             "admin_application_phone": (
                 PHONE_SCHOOL_ADMIN if plan.number == 1 else _phone(plan.number, 1)
             ),
