@@ -23,6 +23,7 @@ from parta.accounts.models import Person
 from parta.accounts.selectors import current_memberships
 from parta.messaging import letters, selectors, services
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
+from parta.realtime.selectors import last_seq
 from parta.structure.models import Organization, SchoolClass
 
 PAGE_SIZE = 50
@@ -123,6 +124,8 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "idempotency_key": uuid.uuid4().hex,
             "direct": conversation.purpose == Conversation.Purpose.DIRECT,
             "chat_strings": _chat_strings(),
+            # Live events resume from the last one that existed when this page was drawn.
+            "events_after": last_seq(person),
         },
     )
 
