@@ -31,7 +31,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+# One browser per module, not per session: Playwright's sync API keeps an event loop
+# running in the test thread while it is open, and the async tests after the browser
+# modules (Channels' communicators) need that thread free.
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
