@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import F
 
+from parta.bulk import insert_models
 from parta.messaging.models import Message
 from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.weeks import week_monday
@@ -91,7 +92,7 @@ def add_counts(counts: Counter[TallyKey]) -> None:
             row.messages += n
             to_update.append(row)
     WeeklyMessageTally.objects.bulk_update(to_update, ["messages"], batch_size=2000)
-    WeeklyMessageTally.objects.bulk_create(to_create, batch_size=2000)
+    insert_models(WeeklyMessageTally, to_create)
 
 
 def on_messages_written(sender: Any, messages: list[MessageLike], **kwargs: Any) -> None:

@@ -8,7 +8,7 @@ nothing, so importing the same file twice stores nothing new.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from parta.accounts.models import Person, RoleGrant
 from parta.accounts.services import RoleGrantConflict, import_role_grants, record_audit
+from parta.bulk import insert_models, insert_rows, time_adapter
 from parta.calls.models import Call, CallParticipation
 from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.monitoring.exchange.reader import (
@@ -179,7 +180,7 @@ class _Importer:
         # One unusable password for all: make_password(None) draws 40 random characters a person,
         # and a "!" password never matches whatever follows it.
         self.unusable_password = make_password(None)
-        self.adapt_time = connections[router.db_for_write(Message)].ops.adapt_datetimefield_value
+        self.adapt_time = time_adapter(connections[router.db_for_write(Message)])
         self.failed_writing = False
 
     # Reading ----------------------------------------------------------------------------
@@ -538,7 +539,7 @@ class _Importer:
                 item.row.password = self.unusable_password
         if type_name == "message":
             adapt_time = self.adapt_time
-            _insert_rows(
+            insert_rows(
                 Message,
                 _MESSAGE_COLUMNS,
                 [
@@ -556,7 +557,7 @@ class _Importer:
                 ],
             )
         else:
-            _insert_models(table.model, [item.row for item in new])
+            insert_models(table.model, [item.row for item in new])
         self.summary.created[type_name] += len(new)
         if type_name in self.ids:
             known = self.ids[type_name]
@@ -566,7 +567,7 @@ class _Importer:
                 if by_org is not None:
                     by_org[item.row.pk] = item.row.organization_id
         if type_name == "chat":
-            _insert_rows(
+            insert_rows(
                 ConversationMember,
                 _MEMBER_COLUMNS,
                 [
@@ -663,7 +664,7 @@ class _Importer:
                     )
                     % {"where": where},
                 )
-        _insert_models(CallParticipation, new)
+        insert_models(CallParticipation, new)
         self.summary.created["call_participant"] += len(new)
         self.summary.unchanged["call_participant"] += len(items) - len(new)
 
@@ -684,97 +685,6 @@ class _NewMessage:
 
 _MESSAGE_COLUMNS = tuple(column.name for column in fields(_NewMessage))
 _MEMBER_COLUMNS = ("conversation_id", "person_id", "joined_at")
-# Values of these field types go to the database as they are (str, int, bool, None).
-_PLAIN_FIELDS = frozenset(
-    (
-        "CharField",
-        "TextField",
-        "BooleanField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveSmallIntegerField",
-        "PositiveBigIntegerField",
-        "ForeignKey",
-    )
-)
-
-
-def _insert_rows(
-    model: type[Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """INSERT rows of database-ready values for `attnames`; every other column gets its default.
-
-    One executemany (COPY on PostgreSQL): bulk_create compiles SQL for every value and
-    costs about 3x more per row. Rows get no pks back; the caller reads them if it needs them.
-    """
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    meta = model._meta
-    template = model()
-    others = [
-        field
-        for field in meta.concrete_fields
-        if not field.primary_key and field.attname not in attnames
-    ]
-    column_of = {field.attname: field.column for field in meta.concrete_fields}
-    columns = ", ".join(quote(column_of[name]) for name in attnames) + "".join(
-        ", " + quote(field.column) for field in others
-    )
-    defaults = tuple(
-        field.get_db_prep_save(field.pre_save(template, add=True), connection) for field in others
-    )
-    table = quote(meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row((*row, *defaults))
-            return
-        placeholders = ", ".join(["%s"] * (len(attnames) + len(others)))
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
-            [(*row, *defaults) for row in rows],
-        )
-
-
-def _insert_models(model: type[Model], rows: list[Any]) -> None:
-    """INSERT unsaved model instances as bulk_create would, through _insert_rows.
-
-    Instances that have an external id get their pks read back.
-    """
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    meta = model._meta
-    concrete = [field for field in meta.concrete_fields if not field.primary_key]
-    adapt_time = connection.ops.adapt_datetimefield_value
-
-    def value_of(field: Any) -> Callable[[Any], Any]:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            return lambda row: field.get_db_prep_save(field.pre_save(row, add=True), connection)
-        attname = field.attname
-        if field.get_internal_type() == "DateTimeField":
-            return lambda row: adapt_time(getattr(row, attname))
-        if field.get_internal_type() in _PLAIN_FIELDS:
-            return lambda row: getattr(row, attname)
-        return lambda row: field.get_db_prep_save(getattr(row, attname), connection)
-
-    values = [value_of(field) for field in concrete]
-    _insert_rows(
-        model,
-        [field.attname for field in concrete],
-        [tuple(value(row) for value in values) for row in rows],
-    )
-    if any(field.attname == "external_id" for field in concrete):
-        pks = dict(
-            model._default_manager.filter(
-                external_id__in=[row.external_id for row in rows]
-            ).values_list("external_id", "pk")
-        )
-        for row in rows:
-            row.pk = pks[row.external_id]
 
 
 def _values(table: _Table, row: Any) -> dict[str, Any]:
