@@ -51,6 +51,8 @@ def build_example() -> Example:
     grant_role(p["t2"], s1, "teacher", valid_from=sept)
     grant_role(p["t2"], s2, "teacher", valid_from=sept)
     grant_role(p["t3"], s1, "teacher", valid_from=sept, valid_to=local("2026-11-18 12:00"))
+    # Still on the staff after her teaching role ends: she can write, not as a teacher (m7).
+    grant_role(p["t3"], s1, "staff", valid_from=sept)
     grant_role(p["st1"], s1, "student", valid_from=sept)
     grant_role(p["p1"], s1, "parent", valid_from=sept)
 

@@ -130,6 +130,7 @@ def test_each_region_uses_its_own_zone_in_one_platform_report():
 @pytest.mark.django_db
 def test_role_ending_mid_week_counts_messages_before_it_only(school, chat):
     leaving = make_member(school, "teacher", until=local("2026-11-18 12:00"))
+    grant_role(leaving, school, "staff", valid_from=local("2026-09-01 00:00"))  # still employed
     chat_members = chat.members
     chat_members.create(person=leaving, joined_at=local("2026-11-02 09:00"))
     write(leaving, chat, local("2026-11-18 11:59:57"), n=3)  # 57, 58, 59 s: still a teacher
@@ -155,6 +156,7 @@ def test_role_starting_mid_week_counts_messages_after_it_only(school, chat):
 
 @pytest.mark.django_db
 def test_role_revoked_and_granted_again_inside_the_week(school, chat, teacher):
+    grant_role(teacher, school, "staff", valid_from=local("2026-09-01 00:00"))
     revoke_role(teacher, school, "teacher", at=local("2026-11-17 00:00"))
     grant_role(teacher, school, "teacher", valid_from=local("2026-11-19 00:00"))
     write(teacher, chat, local("2026-11-16 10:00"))  # teacher
@@ -305,6 +307,8 @@ def test_teacher_writing_in_another_school_counts_there_only_if_a_teacher_there(
     school, other_school, teacher
 ):
     host = make_member(other_school, "teacher")
+    # Works at the other school too, but not as a teacher there.
+    grant_role(teacher, other_school, "staff", valid_from=local("2026-09-01 00:00"))
     foreign = create_conversation(host, other_school, title="чужой", at=local("2026-11-16 09:00"))
     foreign.members.create(person=teacher, joined_at=local("2026-11-16 09:00"))
     write(teacher, foreign, local("2026-11-17 10:00"), n=5)

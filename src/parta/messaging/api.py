@@ -190,8 +190,9 @@ def _conversation(person: Person, pk: int) -> Conversation:
     conversation = get_object_or_404(
         Conversation.objects.select_related("organization"), pk=pk, deleted_at__isnull=True
     )
-    if selectors.membership(person, conversation) is None and not selectors.may_moderate(
-        person, conversation, timezone.now()
+    now = timezone.now()
+    if not selectors.may_read(person, conversation, now) and not selectors.may_moderate(
+        person, conversation, now
     ):
         raise Http404
     return conversation

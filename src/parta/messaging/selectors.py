@@ -48,15 +48,28 @@ def may_moderate(person: Person, conversation: Conversation, when: datetime) -> 
     )
 
 
+def may_read(person: Person, conversation: Conversation, when: datetime) -> bool:
+    """A member who still belongs to the organization: leaving the school (every role
+    closed) takes its conversations away at once, even before the memberships are closed."""
+    return (
+        conversation.deleted_at is None
+        and membership(person, conversation) is not None
+        and bool(roles_at(person, conversation.organization, when))
+    )
+
+
 def may_post(person: Person, conversation: Conversation, when: datetime) -> bool:
     member = membership(person, conversation)
     if member is None or conversation.deleted_at is not None:
         return False
+    roles = roles_at(person, conversation.organization, when)
+    if not roles:
+        return False
     if conversation.kind == Conversation.Kind.CHANNEL:
-        return member.role in (
-            ConversationMember.Role.OWNER,
-            ConversationMember.Role.AUTHOR,
-        ) or Role.ADMIN in roles_at(person, conversation.organization, when)
+        return (
+            member.role in (ConversationMember.Role.OWNER, ConversationMember.Role.AUTHOR)
+            or Role.ADMIN in roles
+        )
     if conversation.is_read_only:
         return may_moderate(person, conversation, when)
     return True

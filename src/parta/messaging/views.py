@@ -40,7 +40,7 @@ def _member_conversation(person: Person, pk: int) -> Conversation:
         pk=pk,
         deleted_at__isnull=True,
     )
-    if selectors.membership(person, conversation) is None:
+    if not selectors.may_read(person, conversation, timezone.now()):
         raise Http404
     return conversation
 
