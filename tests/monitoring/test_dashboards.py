@@ -150,3 +150,12 @@ def test_external_ids_with_colons_work_in_links(client, example):
     html = page(client, officer, f"/monitoring/district/{example.s1.district_id}/").content
     assert 'href="/monitoring/organization/demo:org:s05/?week=2026-W47"' in html.decode()
     assert page(client, officer, "/monitoring/organization/demo:org:s05/").status_code == 200
+
+
+def test_the_indicators_link_shows_only_to_those_who_may_see_them(client, example):
+    client.force_login(example.people["t1"])
+    assert 'href="/monitoring/"' in client.get("/").content.decode()
+    client.force_login(example.people["st1"])
+    page_html = client.get("/").content.decode()
+    assert 'href="/monitoring/"' not in page_html
+    assert 'href="/calls/"' in page_html

@@ -131,6 +131,12 @@ class ReportAccessRights:
     # their admins only; authorities and colleagues see the organization's numbers.
     admin_of_ids: frozenset[int] = frozenset()
 
+    @property
+    def anything(self) -> bool:
+        return self.everything or bool(
+            self.region_ids or self.district_ids or self.organization_ids
+        )
+
     def allows(self, scope: Scope) -> bool:
         if self.everything:
             return True
