@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from parta.accounts.models import AuditEntry, Person, RoleGrant
 from parta.calls.models import Call, CallParticipation
@@ -15,7 +16,7 @@ from parta.monitoring import tallies
 from parta.monitoring.engine import weekly_report
 from parta.monitoring.exchange.exporter import export_activity
 from parta.monitoring.exchange.importer import ImportSummary, import_activity
-from parta.monitoring.exchange.reader import ExchangeError
+from parta.monitoring.exchange.reader import ExchangeError, _quick_message, parse_record
 from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.scopes import resolve_scope
 from parta.monitoring.weeks import Week
@@ -358,6 +359,45 @@ BAD_LINES = {
         '{"type": "message", "id": "m99", "chat": "c1", "author": "t1", "sent_at": "вчера"}',
         "sent_at",
     ),
+    # Message lines take a quick path; each of its checks must fall back to the full ones.
+    "message text not a string": (
+        '{"type": "message", "id": "m99", "chat": "c1", "author": "t1", '
+        '"sent_at": "2026-11-18T10:00:00+07:00", "text": 5}',
+        "text",
+    ),
+    "message id blank": (
+        '{"type": "message", "id": " ", "chat": "c1", "author": "t1", '
+        '"sent_at": "2026-11-18T10:00:00+07:00"}',
+        "id",
+    ),
+    "message author too long": (
+        '{"type": "message", "id": "m99", "chat": "c1", "author": "' + "t" * 101 + '", '
+        '"sent_at": "2026-11-18T10:00:00+07:00"}',
+        "author",
+    ),
+    "message without sent_at": (
+        '{"type": "message", "id": "m99", "chat": "c1", "author": "t1"}',
+        "sent_at",
+    ),
+    "message sent_at a number": (
+        '{"type": "message", "id": "m99", "chat": "c1", "author": "t1", "sent_at": 1763434800}',
+        "sent_at",
+    ),
+    "message deleted_at naive": (
+        '{"type": "message", "id": "m99", "chat": "c1", "author": "t1", '
+        '"sent_at": "2026-11-18T10:00:00+07:00", "deleted_at": "2026-11-18T11:00:00"}',
+        "deleted_at",
+    ),
+    "message deleted_at not a time": (
+        '{"type": "message", "id": "m99", "chat": "c1", "author": "t1", '
+        '"sent_at": "2026-11-18T10:00:00+07:00", "deleted_at": true}',
+        "deleted_at",
+    ),
+    "unknown message author": (
+        '{"type": "message", "id": "m99", "chat": "c1", "author": "nobody", '
+        '"sent_at": "2026-11-18T10:00:00+07:00"}',
+        "author",
+    ),
     "bad phone": ('{"type": "user", "id": "u9", "name": "Петров Пётр", "phone": "+7123"}', "phone"),
     "phone of another person": (
         '{"type": "user", "id": "u9", "name": "Петров Пётр", "phone": "8 913 000-00-01"}',
@@ -420,6 +460,45 @@ def test_bad_line_after_a_good_file_stores_nothing(bad, field):
     assert str(caught.value).startswith(f"строка {N + 1}")
     assert set(counts().values()) == {0}
     assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.django_db
+def test_messages_keep_text_times_and_deletion_as_written():
+    run(
+        [
+            *EXAMPLE,
+            '{"type": "message", "id": "m99", "chat": "c1", "author": "t1", '
+            '"sent_at": "2026-11-18T10:00:00.250+07:00", "deleted_at": "2026-11-18T03:00:01Z", '
+            '"text": null}',
+        ]
+    )
+    message = Message.objects.get(external_id="m99")
+    assert (message.text, message.is_service) == ("", False)
+    assert message.written_at == datetime(2026, 11, 18, 3, 0, 0, 250000, tzinfo=UTC)
+    assert message.deleted_at == datetime(2026, 11, 18, 3, 0, 1, tzinfo=UTC)
+    assert Message.objects.filter(written_at__lt=message.deleted_at, external_id="m99").exists()
+
+
+def test_quick_message_path_reads_what_the_full_checks_read():
+    lines = [line for line in EXAMPLE if '"type": "message"' in line]
+    assert len(lines) == 25
+    for number, line in enumerate(lines, start=1):
+        obj = json.loads(line)
+        assert _quick_message(obj, number) == parse_record(obj, number)
+    # A line the quick checks refuse goes to the full ones, which name the field.
+    assert _quick_message({**json.loads(lines[0]), "text": 5}, 1) is None
+
+
+@pytest.mark.django_db
+def test_sqlite_page_cache_is_restored_after_an_import():
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        run(EXAMPLE)
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone() == (before,)
 
 
 @pytest.mark.django_db
