@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from parta.accounts.models import AuditEntry, ClassEnrolment, ParentLink, Person, Role, RoleGrant
 from parta.accounts.selectors import grants_held_at
+from parta.bulk import insert_models
 from parta.structure.models import Organization, SchoolClass
 
 logger = logging.getLogger("parta.accounts")
@@ -402,6 +403,7 @@ def import_role_grants(grants: Sequence[RoleGrant]) -> list[RoleGrant]:
     interval, and any other overlap with a grant of the same role in the same
     organization. A refusal is a RoleGrantConflict naming the grant's index.
     No audit entry per grant: the importer records one for the whole import.
+    Returns the grants stored (written with parta.bulk: their ids are not read back).
     Returns the grants stored.
     """
     for index, grant in enumerate(grants):
@@ -460,4 +462,5 @@ def import_role_grants(grants: Sequence[RoleGrant]) -> list[RoleGrant]:
                 )
         held.append((grant.valid_from, grant.valid_to))
         new.append(grant)
-    return RoleGrant.objects.bulk_create(new, batch_size=500)
+    insert_models(RoleGrant, new)
+    return new
