@@ -5,17 +5,16 @@ Refusals answer 400/403 with {"detail", "code"}; a call the caller may not see a
 The invite token is in the answer once (as the link), never again.
 """
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from parta.accounts.models import Person
+from parta.api_errors import REFUSALS, ErrorOut, refusing, signed_in_person
 from parta.calls import selectors, services
 from parta.calls.media import ice_servers
 from parta.calls.models import Call
@@ -26,15 +25,6 @@ from parta.messaging.selectors import membership
 from parta.structure.models import Organization
 
 router = Router(tags=["calls"])
-T = TypeVar("T")
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str | None = None
-
-
-REFUSALS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 class PersonRef(Schema):
@@ -106,23 +96,6 @@ class IceOut(Schema):
     ice_servers: list[dict[str, Any]]
 
 
-def _person(request: HttpRequest) -> Person:
-    person = request.auth  # type: ignore[attr-defined]
-    if not isinstance(person, Person):
-        raise PermissionDenied
-    return person
-
-
-def _refusing(action: Callable[[], T]) -> T | Status[ErrorOut]:
-    try:
-        return action()
-    except ValidationError as refused:
-        code = getattr(refused, "code", None)
-        return Status(400, ErrorOut(detail=" ".join(refused.messages), code=code))
-    except PermissionDenied as refused:
-        return Status(403, ErrorOut(detail=str(refused) or "forbidden", code="forbidden"))
-
-
 def _visible_call(request: HttpRequest, person: Person, pk: int) -> Call:
     """A call the person may join now, manages, or was in; otherwise 404."""
     call = get_object_or_404(
@@ -154,7 +127,7 @@ def _detail(person: Person, call: Call) -> dict[str, Any]:
 def start_call(request: HttpRequest, payload: CallIn) -> Any:
     """Start a call in a conversation (its members are told) or, with organization_id
     only, a standalone call with an invite link."""
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = None
     if payload.conversation_id is not None:
         conversation = get_object_or_404(
@@ -187,13 +160,13 @@ def start_call(request: HttpRequest, payload: CallIn) -> Any:
         }
         return Status(201 if opened.created else 200, body)
 
-    return _refusing(start)
+    return refusing(start)
 
 
 @router.get("/history", response=list[CallDetail])
 def history(request: HttpRequest, conversation_id: int | None = None) -> list[dict[str, Any]]:
     """The conversation's calls (members only), or without it the caller's own calls."""
-    person = _person(request)
+    person = signed_in_person(request)
     now = timezone.now()
     if conversation_id is not None:
         conversation = get_object_or_404(Conversation, pk=conversation_id)
@@ -223,20 +196,20 @@ def redeem_link(request: HttpRequest, payload: RedeemIn) -> Any:
         admit_by_link(request.session, call)
         return selectors.call_data(call)
 
-    return _refusing(redeem)
+    return refusing(redeem)
 
 
 @router.get("/{call_id}", response={200: CallDetail, **REFUSALS})
 def call_detail(request: HttpRequest, call_id: int) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     return _detail(person, _visible_call(request, person, call_id))
 
 
 @router.patch("/{call_id}", response={200: CallOut, **REFUSALS})
 def update_call(request: HttpRequest, call_id: int, payload: CallPatch) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
-    return _refusing(
+    return refusing(
         lambda: selectors.call_data(
             services.set_anonymous(call, payload.allow_anonymous, by=person)
         )
@@ -246,9 +219,9 @@ def update_call(request: HttpRequest, call_id: int, payload: CallPatch) -> Any:
 @router.post("/{call_id}/link", response={201: LinkOut, **REFUSALS})
 def new_link(request: HttpRequest, call_id: int) -> Any:
     """A new invite link (the old one stops working); the token is shown this once."""
-    person = _person(request)
+    person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
-    return _refusing(
+    return refusing(
         lambda: Status(
             201,
             {"link": request.build_absolute_uri(link_path(services.create_link(call, by=person)))},
@@ -258,14 +231,14 @@ def new_link(request: HttpRequest, call_id: int) -> Any:
 
 @router.get("/{call_id}/ice", response={200: IceOut, **REFUSALS})
 def ice(request: HttpRequest, call_id: int) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     _visible_call(request, person, call_id)
     return {"ice_servers": ice_servers(f"p{person.pk}", timezone.now())}
 
 
 @router.post("/{call_id}/remove", response={200: CallDetail, **REFUSALS})
 def remove_participant(request: HttpRequest, call_id: int, payload: RemoveIn) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
     target = get_object_or_404(Person, pk=payload.person_id)
 
@@ -273,16 +246,16 @@ def remove_participant(request: HttpRequest, call_id: int, payload: RemoveIn) ->
         services.remove_participant(call, target, by=person)
         return _detail(person, call)
 
-    return _refusing(remove)
+    return refusing(remove)
 
 
 @router.post("/{call_id}/end", response={200: CallDetail, **REFUSALS})
 def end_call(request: HttpRequest, call_id: int) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
 
     def end() -> dict[str, Any]:
         services.finish_call(call, by=person)
         return _detail(person, call)
 
-    return _refusing(end)
+    return refusing(end)

@@ -16,6 +16,7 @@ from ninja.errors import HttpError
 
 from parta.accounts.models import Person, Role
 from parta.accounts.signin import client_ip
+from parta.api_errors import signed_in_person
 from parta.invites import selectors, services
 from parta.invites.models import InviteLink, JoinRequest
 from parta.structure.api import refusal
@@ -119,11 +120,6 @@ class AuditOut(Schema):
     details: dict[str, object]
 
 
-def _actor(request: HttpRequest) -> Person:
-    assert isinstance(request.user, Person)  # noqa: S101 - SessionAuth lets only people in
-    return request.user
-
-
 def _organization(organization_id: int) -> Organization:
     return get_object_or_404(
         Organization.objects.select_related("district__region"), pk=organization_id
@@ -133,7 +129,7 @@ def _organization(organization_id: int) -> Organization:
 def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
     organization = _organization(organization_id)
     try:
-        require_admin(_actor(request), organization)
+        require_admin(signed_in_person(request), organization)
     except PermissionDenied as error:
         raise refusal(error) from None
     return organization
@@ -164,7 +160,9 @@ def _limited(request: HttpRequest, action: str) -> None:
 def list_links(request: HttpRequest, organization_id: int) -> list[InviteLink]:
     """Links the caller may manage: all for admins, their class's for a class teacher."""
     return list(
-        selectors.links_visible_to(_actor(request), _organization(organization_id), timezone.now())
+        selectors.links_visible_to(
+            signed_in_person(request), _organization(organization_id), timezone.now()
+        )
     )
 
 
@@ -176,7 +174,7 @@ def create_link(request: HttpRequest, organization_id: int, payload: LinkIn) -> 
         new = services.create_invite(
             organization,
             payload.role,
-            actor=_actor(request),
+            actor=signed_in_person(request),
             school_class=_class(organization, payload.school_class_id),
             child=child,
             expires_in_days=payload.expires_in_days,
@@ -193,7 +191,7 @@ def create_link(request: HttpRequest, organization_id: int, payload: LinkIn) -> 
 def revoke_link(request: HttpRequest, link_id: int) -> InviteLink:
     link = get_object_or_404(InviteLink.objects.select_related("organization"), pk=link_id)
     try:
-        return services.revoke_invite(link, actor=_actor(request))
+        return services.revoke_invite(link, actor=signed_in_person(request))
     except PermissionDenied as error:
         raise refusal(error) from None
 
@@ -221,7 +219,7 @@ def redeem(request: HttpRequest, payload: TokenIn) -> RedeemOut:
     _limited(request, "redeem")
     try:
         link = services.invite_by_token(payload.token)
-        redemption = services.redeem_invite(link.pk, _actor(request))
+        redemption = services.redeem_invite(link.pk, signed_in_person(request))
     except services.InviteUnavailable as error:
         raise _unavailable(error) from None
     except ValidationError as error:
@@ -243,7 +241,7 @@ def create_request(
     _limited(request, "request")
     try:
         joined = services.request_to_join(
-            _actor(request),
+            signed_in_person(request),
             organization,
             payload.role,
             school_class=_class(organization, payload.school_class_id),
@@ -256,7 +254,7 @@ def create_request(
 
 @router.get("/my/requests", response=list[RequestOut])
 def my_requests(request: HttpRequest) -> list[JoinRequest]:
-    return list(selectors.requests_of(_actor(request)))
+    return list(selectors.requests_of(signed_in_person(request)))
 
 
 @router.get("/organizations/{organization_id}/requests", response=list[RequestOut])
@@ -270,8 +268,8 @@ def _decide(request: HttpRequest, request_id: int, reason: str | None) -> JoinRe
     )
     try:
         if reason is None:
-            return services.approve_request(join_request, actor=_actor(request))
-        return services.reject_request(join_request, actor=_actor(request), reason=reason)
+            return services.approve_request(join_request, actor=signed_in_person(request))
+        return services.reject_request(join_request, actor=signed_in_person(request), reason=reason)
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
 
@@ -321,7 +319,7 @@ def _member_change(
     organization = _admin_organization(request, organization_id)
     person = get_object_or_404(Person, pk=person_id)
     try:
-        change(person, organization, _actor(request))
+        change(person, organization, signed_in_person(request))
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
 

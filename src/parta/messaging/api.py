@@ -6,10 +6,8 @@ only after its transaction committed; repeating it with the same idempotency_key
 returns the message stored the first time (200 instead of 201).
 """
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -19,17 +17,12 @@ from ninja.files import UploadedFile
 
 from parta.accounts.models import Person
 from parta.accounts.selectors import organizations_visible_to
+from parta.api_errors import REFUSALS, ErrorOut, refusing, signed_in_person
 from parta.messaging import selectors, services
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.structure.models import SchoolClass
 
 router = Router(tags=["messaging"])
-T = TypeVar("T")
-
-
-class ErrorOut(Schema):
-    detail: str
-    code: str | None = None
 
 
 class PersonRef(Schema):
@@ -164,27 +157,6 @@ class PageQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-REFUSALS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-
-
-def _person(request: HttpRequest) -> Person:
-    person = request.auth  # type: ignore[attr-defined]
-    if not isinstance(person, Person):
-        raise PermissionDenied
-    return person
-
-
-def _refusing(action: Callable[[], T]) -> T | Status[ErrorOut]:
-    """Run a service call; its refusal becomes a 400/403 answer with the service's words."""
-    try:
-        return action()
-    except ValidationError as refused:
-        code = getattr(refused, "code", None)
-        return Status(400, ErrorOut(detail=" ".join(refused.messages), code=code))
-    except PermissionDenied as refused:
-        return Status(403, ErrorOut(detail=str(refused) or "forbidden", code="forbidden"))
-
-
 def _conversation(person: Person, pk: int) -> Conversation:
     """A live conversation the person is in, or one they moderate as the school's admin."""
     conversation = get_object_or_404(
@@ -243,14 +215,14 @@ def list_conversations(request: HttpRequest) -> list[dict[str, Any]]:
                 else None
             ),
         }
-        for row in selectors.conversations_of(_person(request))
+        for row in selectors.conversations_of(signed_in_person(request))
     ]
 
 
 @router.post("/conversations", response={201: ConversationDetail, **REFUSALS})
 def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
     """A chat (class, parents, staff, other) or a channel (info, staff)."""
-    person = _person(request)
+    person = signed_in_person(request)
     organization = get_object_or_404(
         organizations_visible_to(person, timezone.now()), pk=payload.organization_id
     )
@@ -264,7 +236,7 @@ def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
         return Status(
             400, ErrorOut(detail=gettext("Кого-то из участников нет."), code="unknown_person")
         )
-    result = _refusing(
+    result = refusing(
         lambda: services.create_conversation(
             person,
             organization,
@@ -283,12 +255,12 @@ def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
 @router.post("/conversations/direct", response={200: ConversationDetail, **REFUSALS})
 def start_direct_chat(request: HttpRequest, payload: DirectIn) -> Any:
     """The direct chat with a person of the same organization (found or started)."""
-    person = _person(request)
+    person = signed_in_person(request)
     organization = get_object_or_404(
         organizations_visible_to(person, timezone.now()), pk=payload.organization_id
     )
     other = _member_person(payload.person_id)
-    result = _refusing(lambda: services.start_direct_chat(person, other, organization))
+    result = refusing(lambda: services.start_direct_chat(person, other, organization))
     if isinstance(result, Conversation):
         return _detail(person, result)
     return result
@@ -296,7 +268,7 @@ def start_direct_chat(request: HttpRequest, payload: DirectIn) -> Any:
 
 @router.get("/conversations/{conversation_id}", response={200: ConversationDetail, **REFUSALS})
 def conversation_detail(request: HttpRequest, conversation_id: int) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     return _detail(person, _conversation(person, conversation_id))
 
 
@@ -305,11 +277,9 @@ def update_conversation(
     request: HttpRequest, conversation_id: int, payload: ConversationPatch
 ) -> Any:
     """Make a chat read-only (or writable again): admins, the owner, moderators."""
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    result = _refusing(
-        lambda: services.set_read_only(conversation, payload.is_read_only, by=person)
-    )
+    result = refusing(lambda: services.set_read_only(conversation, payload.is_read_only, by=person))
     if isinstance(result, Conversation):
         return _detail(person, result)
     return result
@@ -317,9 +287,9 @@ def update_conversation(
 
 @router.delete("/conversations/{conversation_id}", response={204: None, **REFUSALS})
 def delete_conversation(request: HttpRequest, conversation_id: int) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    result = _refusing(lambda: services.delete_conversation(conversation, by=person))
+    result = refusing(lambda: services.delete_conversation(conversation, by=person))
     return Status(204, None) if isinstance(result, Conversation) else result
 
 
@@ -327,14 +297,14 @@ def delete_conversation(request: HttpRequest, conversation_id: int) -> Any:
     "/conversations/{conversation_id}/members", response={200: ConversationDetail, **REFUSALS}
 )
 def add_members(request: HttpRequest, conversation_id: int, payload: MembersIn) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     people = list(Person.objects.filter(pk__in=payload.person_ids))
     if len(people) != len(set(payload.person_ids)):
         return Status(
             400, ErrorOut(detail=gettext("Кого-то из участников нет."), code="unknown_person")
         )
-    result = _refusing(lambda: services.add_members(conversation, people, by=person))
+    result = refusing(lambda: services.add_members(conversation, people, by=person))
     if isinstance(result, list):
         return _detail(person, conversation)
     return result
@@ -343,9 +313,9 @@ def add_members(request: HttpRequest, conversation_id: int, payload: MembersIn) 
 @router.post("/conversations/{conversation_id}/join", response={200: MemberOut, **REFUSALS})
 def join_channel(request: HttpRequest, conversation_id: int) -> Any:
     """Subscribe to a channel of one's own school (channels are listed by the organization)."""
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = get_object_or_404(Conversation, pk=conversation_id, deleted_at__isnull=True)
-    result = _refusing(lambda: services.join_channel(person, conversation))
+    result = refusing(lambda: services.join_channel(person, conversation))
     if isinstance(result, ConversationMember):
         return {"id": person.pk, "name": person.full_name, "role": result.role}
     return result
@@ -356,10 +326,10 @@ def join_channel(request: HttpRequest, conversation_id: int) -> Any:
 )
 def remove_member(request: HttpRequest, conversation_id: int, person_id: int) -> Any:
     """Leave (one's own id) or remove someone: they lose access at once."""
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     removed = _member_person(person_id)
-    result = _refusing(lambda: services.remove_member(conversation, removed, by=person))
+    result = refusing(lambda: services.remove_member(conversation, removed, by=person))
     return Status(204, None) if isinstance(result, ConversationMember) else result
 
 
@@ -371,10 +341,10 @@ def set_member_role(
     request: HttpRequest, conversation_id: int, person_id: int, payload: MemberRoleIn
 ) -> Any:
     """Appoint a moderator or a channel author (admins and the owner)."""
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     member = _member_person(person_id)
-    result = _refusing(
+    result = refusing(
         lambda: services.set_member_role(conversation, member, payload.role, by=person)
     )
     if isinstance(result, ConversationMember):
@@ -387,7 +357,7 @@ def set_member_role(
 )
 def list_messages(request: HttpRequest, conversation_id: int, page: Query[PageQuery]) -> Any:
     """The newest messages, or those before/after a known id; oldest first."""
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     if selectors.membership(person, conversation) is None:
         return Status(
@@ -404,7 +374,7 @@ def list_messages(request: HttpRequest, conversation_id: int, page: Query[PageQu
     response={200: MessageOut, 201: MessageOut, **REFUSALS},
 )
 def send_message(request: HttpRequest, conversation_id: int, payload: MessageIn) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     if payload.idempotency_key:
         repeated = Message.objects.filter(
@@ -420,7 +390,7 @@ def send_message(request: HttpRequest, conversation_id: int, payload: MessageIn)
         return Status(
             400, ErrorOut(detail=gettext("Вложение не найдено."), code="unknown_attachment")
         )
-    result = _refusing(
+    result = refusing(
         lambda: services.send_message(
             person,
             conversation,
@@ -437,34 +407,34 @@ def send_message(request: HttpRequest, conversation_id: int, payload: MessageIn)
 
 @router.patch("/messages/{message_id}", response={200: MessageOut, **REFUSALS})
 def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     message = _message(person, message_id)
-    result = _refusing(lambda: services.edit_message(message, payload.text, by=person))
+    result = refusing(lambda: services.edit_message(message, payload.text, by=person))
     return selectors.message_data(result) if isinstance(result, Message) else result
 
 
 @router.delete("/messages/{message_id}", response={200: MessageOut, **REFUSALS})
 def delete_message(request: HttpRequest, message_id: int) -> Any:
     """Soft deletion: the message stays in place, shown as deleted."""
-    person = _person(request)
+    person = signed_in_person(request)
     message = _message(person, message_id)
-    result = _refusing(lambda: services.delete_message(message, by=person))
+    result = refusing(lambda: services.delete_message(message, by=person))
     return selectors.message_data(result) if isinstance(result, Message) else result
 
 
 @router.post("/messages/{message_id}/pin", response={200: MessageOut, **REFUSALS})
 def pin_message(request: HttpRequest, message_id: int, payload: PinIn) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     message = _message(person, message_id)
-    result = _refusing(lambda: services.pin_message(message, payload.pinned, by=person))
+    result = refusing(lambda: services.pin_message(message, payload.pinned, by=person))
     return selectors.message_data(result) if isinstance(result, Message) else result
 
 
 @router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **REFUSALS})
 def mark_read(request: HttpRequest, conversation_id: int, payload: ReadIn) -> Any:
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    result = _refusing(lambda: services.mark_read(person, conversation, payload.up_to))
+    result = refusing(lambda: services.mark_read(person, conversation, payload.up_to))
     if isinstance(result, ConversationMember):
         return {
             "read_up_to": result.read_up_to,
@@ -479,9 +449,9 @@ def mark_read(request: HttpRequest, conversation_id: int, payload: ReadIn) -> An
 )
 def upload_attachment(request: HttpRequest, conversation_id: int, file: File[UploadedFile]) -> Any:
     """Upload a file, then send it with a message (attachment_ids). Checked by its bytes."""
-    person = _person(request)
+    person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    result = _refusing(lambda: services.upload_attachment(person, conversation, file))
+    result = refusing(lambda: services.upload_attachment(person, conversation, file))
     if isinstance(result, Attachment):
         return Status(201, selectors.attachment_data(result))
     return result
@@ -490,7 +460,7 @@ def upload_attachment(request: HttpRequest, conversation_id: int, file: File[Upl
 @router.get("/organizations/{organization_id}/channels", response=list[ConversationOut])
 def organization_channels(request: HttpRequest, organization_id: int) -> list[dict[str, Any]]:
     """Channels of one of the caller's organizations, to join."""
-    person = _person(request)
+    person = signed_in_person(request)
     organization = get_object_or_404(
         organizations_visible_to(person, timezone.now()), pk=organization_id
     )

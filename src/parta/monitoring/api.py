@@ -1,6 +1,7 @@
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from parta.api_errors import ErrorOut
 from parta.monitoring.scopes import ScopeError
 from parta.monitoring.services import open_report
 from parta.monitoring.weeks import WeekError
@@ -55,10 +56,6 @@ class WeeklyReportOut(Schema):
     week: str
     organizations: list[OrganizationRow]
     total: TotalRow
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 @router.get(

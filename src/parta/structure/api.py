@@ -9,6 +9,7 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from parta.accounts.models import Person
+from parta.api_errors import signed_in_person
 from parta.structure import services
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of, teachers_of
@@ -75,11 +76,6 @@ class MoveIn(Schema):
     student_id: int
 
 
-def _actor(request: HttpRequest) -> Person:
-    assert isinstance(request.user, Person)  # noqa: S101 - SessionAuth lets only people in
-    return request.user
-
-
 def refusal(error: Exception) -> HttpError:
     """A refused write as an HTTP error: 403 for rights, 400 with the messages for bad input."""
     if isinstance(error, PermissionDenied):
@@ -93,7 +89,7 @@ def _admin_organization(request: HttpRequest, organization_id: int) -> Organizat
         Organization.objects.select_related("district__region"), pk=organization_id
     )
     try:
-        services.require_admin(_actor(request), organization)
+        services.require_admin(signed_in_person(request), organization)
     except PermissionDenied as error:
         raise refusal(error) from None
     return organization
@@ -118,7 +114,7 @@ def update_profile(request: HttpRequest, organization_id: int, payload: ProfileI
     organization = _admin_organization(request, organization_id)
     try:
         return services.update_profile(
-            organization, actor=_actor(request), **payload.dict(exclude_none=True)
+            organization, actor=signed_in_person(request), **payload.dict(exclude_none=True)
         )
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
@@ -136,7 +132,7 @@ def create_class(request: HttpRequest, organization_id: int, payload: ClassIn) -
         created = services.create_class(
             organization,
             payload.name,
-            actor=_actor(request),
+            actor=signed_in_person(request),
             academic_year=payload.academic_year,
             is_staff_class=payload.is_staff_class,
             class_teacher=_teacher(organization, payload.class_teacher_id),
@@ -154,7 +150,7 @@ def create_classes(request: HttpRequest, organization_id: int, payload: PlanIn) 
         result = services.create_classes(
             organization,
             payload.plan,
-            actor=_actor(request),
+            actor=signed_in_person(request),
             academic_year=payload.academic_year,
             with_staff_class=payload.with_staff_class,
         )
@@ -176,7 +172,7 @@ def update_class(request: HttpRequest, class_id: int, payload: ClassIn) -> Schoo
     try:
         return services.update_class(
             school_class,
-            actor=_actor(request),
+            actor=signed_in_person(request),
             name=payload.name,
             academic_year=payload.academic_year,
             class_teacher=_teacher(organization, payload.class_teacher_id),
@@ -193,7 +189,7 @@ def move_student(request: HttpRequest, class_id: int, payload: MoveIn) -> School
     _admin_organization(request, school_class.organization_id)
     student = get_object_or_404(Person, pk=payload.student_id)
     try:
-        services.move_student(student, school_class, actor=_actor(request))
+        services.move_student(student, school_class, actor=signed_in_person(request))
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
     return school_class

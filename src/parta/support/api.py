@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from parta.accounts.models import Person
+from parta.api_errors import signed_in_person
 from parta.structure.api import refusal
 from parta.structure.models import Organization
 from parta.support import selectors, services
@@ -64,11 +65,6 @@ class RequestIn(Schema):
 
 class RejectIn(Schema):
     reason: str
-
-
-def _actor(request: HttpRequest) -> Person:
-    assert isinstance(request.user, Person)  # noqa: S101 - SessionAuth lets only people in
-    return request.user
 
 
 def _out(change: AdminChangeRequest, viewer: Person) -> RequestOut:
@@ -129,7 +125,7 @@ def file_request(
 ) -> Status[RequestOut]:
     """File a request with the official letter and the head's order (multipart)."""
     organization = get_object_or_404(Organization, pk=organization_id)
-    actor = _actor(request)
+    actor = signed_in_person(request)
     try:
         change = services.file_request(
             actor,
@@ -148,7 +144,7 @@ def file_request(
 @router.get("/admin-change-requests", response=list[RequestOut])
 def my_requests(request: HttpRequest) -> list[RequestOut]:
     """Requests the person filed and those of the schools they administer, with status."""
-    actor = _actor(request)
+    actor = signed_in_person(request)
     return [_out(change, actor) for change in selectors.requests_seen_by(actor, timezone.now())]
 
 
@@ -156,14 +152,14 @@ def _visible(request: HttpRequest, request_id: int) -> AdminChangeRequest:
     change = get_object_or_404(
         AdminChangeRequest.objects.select_related("organization", "filed_by"), pk=request_id
     )
-    if not selectors.may_see_request(_actor(request), change, timezone.now()):
+    if not selectors.may_see_request(signed_in_person(request), change, timezone.now()):
         raise HttpError(404, _("Заявка не найдена."))
     return change
 
 
 @router.get("/admin-change-requests/{request_id}", response=RequestOut)
 def request_detail(request: HttpRequest, request_id: int) -> RequestOut:
-    return _out(_visible(request, request_id), _actor(request))
+    return _out(_visible(request, request_id), signed_in_person(request))
 
 
 @router.get("/documents/{document_id}", url_name="support_document")
@@ -173,7 +169,7 @@ def document(request: HttpRequest, document_id: int) -> FileResponse:
         AdminChangeDocument.objects.select_related("request__organization"), pk=document_id
     )
     try:
-        services.open_document(row, viewer=_actor(request))
+        services.open_document(row, viewer=signed_in_person(request))
     except PermissionDenied as error:
         raise refusal(error) from None
     response = FileResponse(
@@ -192,7 +188,7 @@ def document(request: HttpRequest, document_id: int) -> FileResponse:
 
 @router.get("/desk/queue", response=list[RequestOut])
 def desk_queue(request: HttpRequest) -> list[RequestOut]:
-    actor = _actor(request)
+    actor = signed_in_person(request)
     if not selectors.is_operator(actor):
         raise HttpError(403, _("Это очередь службы поддержки оператора."))
     return [_out(change, actor) for change in selectors.queue()]
@@ -205,27 +201,27 @@ def _open(request_id: int) -> AdminChangeRequest:
 @router.post("/desk/{request_id}/take", response=RequestOut)
 def take(request: HttpRequest, request_id: int) -> RequestOut:
     try:
-        change = services.take_request(_open(request_id), operator=_actor(request))
+        change = services.take_request(_open(request_id), operator=signed_in_person(request))
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
-    return _out(change, _actor(request))
+    return _out(change, signed_in_person(request))
 
 
 @router.post("/desk/{request_id}/approve", response=RequestOut)
 def approve(request: HttpRequest, request_id: int) -> RequestOut:
     try:
-        change = services.approve_request(_open(request_id), operator=_actor(request))
+        change = services.approve_request(_open(request_id), operator=signed_in_person(request))
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
-    return _out(change, _actor(request))
+    return _out(change, signed_in_person(request))
 
 
 @router.post("/desk/{request_id}/reject", response=RequestOut)
 def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> RequestOut:
     try:
         change = services.reject_request(
-            _open(request_id), operator=_actor(request), reason=payload.reason
+            _open(request_id), operator=signed_in_person(request), reason=payload.reason
         )
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
-    return _out(change, _actor(request))
+    return _out(change, signed_in_person(request))
