@@ -148,3 +148,12 @@ def test_catalogue_passes_msgfmt_check(tmp_path):
     assert re.fullmatch(r"\d+ translated messages\.\n", result.stderr), result.stderr
     # The committed .mo is the one the .po compiles to.
     assert compiled.read_bytes() == (CATALOGUE / "django.mo").read_bytes()
+
+
+def test_an_english_browser_still_gets_russian_until_english_is_chosen(client, db):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert '<html lang="ru"' in page.content.decode()
+    assert page["Content-Language"] == "ru"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="ru-RU")
+    assert '<html lang="en"' in page.content.decode()

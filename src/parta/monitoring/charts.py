@@ -19,7 +19,7 @@ def line_chart(
     unit: str = "%",
 ) -> SafeString:
     """Lines over weeks on a 0..maximum scale; a None value leaves a gap in its line."""
-    left, right, top, bottom = 36, 8, 8, 40
+    left, right, top, bottom = 36, 8, 8, 58  # below the plot: week labels, two legend rows
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(len(labels), 1)
 
@@ -65,7 +65,7 @@ def line_chart(
                     f'points="{" ".join(points)}"/>'
                 )
         legend_x = left + (index % 3) * (plot_w // 3)
-        legend_y = height - 14 + (index // 3) * 12 - (12 if len(series) > 3 else 0)
+        legend_y = height - 24 + (index // 3) * 14
         parts.append(
             f'<rect x="{legend_x}" y="{legend_y - 8}" width="10" height="3" fill="{colour}"/>'
             f'<text x="{legend_x + 14}" y="{legend_y - 4}" font-size="10">{escape(name)}</text>'
