@@ -45,7 +45,6 @@ TEACHER_KEYS = (
     "teachers_1_call",
     "teachers_3_calls",
 )
-PCT_KEYS = tuple(f"{key}_pct" for key in TEACHER_KEYS)
 CONTEXT_KEYS = ("admins", "students", "parents", "chats", "messages", "calls_held")
 COUNT_KEYS = ("teachers", *TEACHER_KEYS, *CONTEXT_KEYS)
 
