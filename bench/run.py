@@ -16,6 +16,7 @@ Results go to bench/out/<backend>-<file stem>.json; a Markdown table is printed.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -109,6 +110,7 @@ def report_child(region: str, week: str, repeat: int, verify: bool) -> None:
     from django.db import connection
     from django.db.models import Count
 
+    from parta.calls.selectors import calls_with_stale_held
     from parta.messaging.models import Message
     from parta.monitoring import tallies
     from parta.monitoring.engine import weekly_report
@@ -139,6 +141,10 @@ def report_child(region: str, week: str, repeat: int, verify: bool) -> None:
         "warm_median_seconds": statistics.median(times[1:] or times),
         "organizations": len(report.organizations),
         "total": report.total,
+        # Equal digests = the same numbers in every row, whichever code or database made them.
+        "rows_sha256": hashlib.sha256(
+            json.dumps(report.organizations, sort_keys=True, default=str).encode()
+        ).hexdigest(),
         "straight_group_by_seconds": straight_seconds,
         "straight_group_by_rows": straight_rows,
         "vendor": connection.vendor,
@@ -147,6 +153,9 @@ def report_child(region: str, week: str, repeat: int, verify: bool) -> None:
         began = time.perf_counter()
         result["tallies_equal_recount"] = tallies.stored() == tallies.recount()
         result["verify_seconds"] = time.perf_counter() - began
+        began = time.perf_counter()
+        result["stale_held_calls"] = calls_with_stale_held().count()
+        result["verify_held_seconds"] = time.perf_counter() - began
     print(json.dumps(result, ensure_ascii=False, default=str))
 
 
@@ -204,6 +213,13 @@ def markdown(result: dict[str, Any]) -> str:
             (
                 "tallies = recount",
                 f"{rep['tallies_equal_recount']} (checked in {rep['verify_seconds']:.0f} s)",
+            )
+        )
+    if "stale_held_calls" in rep:
+        rows.append(
+            (
+                "calls whose stored held moment ≠ their stays",
+                f"{rep['stale_held_calls']} (checked in {rep['verify_held_seconds']:.0f} s)",
             )
         )
     lines = ["| measure | value |", "|---|---|"]

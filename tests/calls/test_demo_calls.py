@@ -7,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from parta.calls.models import Call, CallGuest
+from parta.calls.selectors import held_calls
 from parta.demo.calls import EXTERNAL_PREFIX, seed_calls
-from parta.monitoring.engine import held_calls, weekly_report
+from parta.monitoring.engine import weekly_report
 from parta.monitoring.scopes import Scope
 from parta.monitoring.weeks import Week
 from tests.factories import make_member

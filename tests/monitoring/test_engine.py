@@ -9,7 +9,7 @@ import pytest
 
 from parta.accounts.services import grant_role, revoke_role
 from parta.calls.models import CallParticipation
-from parta.calls.services import end_call, join_call, start_call
+from parta.calls.services import add_stays, end_call, join_call, start_call
 from parta.messaging.models import Conversation
 from parta.messaging.services import (
     create_conversation,
@@ -325,8 +325,12 @@ def call_with(creator, org, stays, at):
     """A call created at `at` with stays [(person, joined, left or None)]."""
     call = start_call(creator, org, at=at)
     CallParticipation.objects.filter(call=call).delete()
-    for person, joined, left in stays:
-        CallParticipation.objects.create(call=call, person=person, joined_at=joined, left_at=left)
+    add_stays(
+        [
+            CallParticipation(call=call, person=person, joined_at=joined, left_at=left)
+            for person, joined, left in stays
+        ]
+    )
     return call
 
 

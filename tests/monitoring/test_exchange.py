@@ -11,6 +11,7 @@ from django.db import connection
 
 from parta.accounts.models import AuditEntry, Person, RoleGrant
 from parta.calls.models import Call, CallParticipation
+from parta.calls.selectors import calls_with_stale_held
 from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.monitoring import tallies
 from parta.monitoring.engine import weekly_report
@@ -242,6 +243,21 @@ def test_reimport_changes_nothing():
     assert snapshot() == before
     assert counts() == rows
     assert AuditEntry.objects.filter(action="activity.imported").count() == 1
+
+
+@pytest.mark.django_db
+def test_imported_calls_store_the_moment_they_were_held():
+    run(EXAMPLE)
+    held = dict(Call.objects.values_list("external_id", "held_at"))
+    assert held == {
+        "k1": local("2026-11-23 00:10"),  # held after its week, still counts in it
+        "k2": None,  # the head alone
+        "k3": None,  # one after the other
+        "k4": local("2026-11-17 14:01"),
+        "k5": local("2026-11-19 14:05"),  # the parent never left
+        "k6": local("2026-11-21 14:10"),
+    }
+    assert not calls_with_stale_held().exists()
 
 
 @pytest.mark.django_db

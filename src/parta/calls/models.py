@@ -23,6 +23,10 @@ class Call(models.Model):
     link_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     allow_anonymous = models.BooleanField(_("гости без входа"), default=False)
     audio_only = models.BooleanField(_("только звук"), default=False)
+    # The first moment two different people were in the call at once; empty = not held.
+    # Kept by calls.services.refresh_held whenever stays are written, so reports need not
+    # compare every pair of stays (calls.selectors.first_held_moments states the rule).
+    held_at = models.DateTimeField(_("проведён"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("звонок")

@@ -1,10 +1,11 @@
 """Reads about calls: who may join or manage one, who is in it now, history with durations."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 
 from parta.accounts.models import Person, Role
@@ -12,6 +13,54 @@ from parta.accounts.selectors import roles_at
 from parta.calls.models import Call, CallGuest, CallParticipation
 from parta.messaging.models import Conversation
 from parta.messaging.selectors import membership
+
+END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def first_held_moment() -> Subquery:
+    """For a Call queryset: the first moment two different people were in the call at once
+    (the held-call rule of ../shared/spec/indicators.md), NULL when there was none.
+
+    Two non-empty stays [j1, l1) and [j2, l2) (no l = still there) of different people share
+    time exactly when j1 < l2 and j2 < l1, from max(j1, j2) on; so a stay is first shared at
+    max(j1, the earliest j2 among the other people's stays it shares time with). An empty
+    stay (left = joined) shares nothing.
+    """
+    non_empty = Q(left_at__isnull=True) | Q(left_at__gt=F("joined_at"))
+    never = Value(END_OF_TIME, output_field=DateTimeField())
+    first_other = (
+        CallParticipation.objects.filter(non_empty, call_id=OuterRef("call_id"))
+        .exclude(person_id=OuterRef("person_id"))
+        .filter(joined_at__lt=Coalesce(OuterRef("left_at"), never))
+        .filter(Q(left_at__isnull=True) | Q(left_at__gt=OuterRef("joined_at")))
+        .order_by("joined_at")
+        .values("joined_at")[:1]
+    )
+    shared = (
+        CallParticipation.objects.filter(non_empty, call_id=OuterRef("pk"))
+        .annotate(first_other=Subquery(first_other))
+        # PostgreSQL's GREATEST skips NULLs: stays shared with nobody are left out first.
+        .filter(first_other__isnull=False)
+        .annotate(shared_from=Greatest("joined_at", "first_other"))
+        .order_by("shared_from")
+        .values("shared_from")[:1]
+    )
+    return Subquery(shared, output_field=DateTimeField())
+
+
+def held_calls() -> QuerySet[Call]:
+    """Calls that were held, by the stored moment that calls.services.refresh_held keeps."""
+    return Call.objects.filter(held_at__isnull=False)
+
+
+def calls_with_stale_held() -> QuerySet[Call]:
+    """Calls whose stored held moment is not what their stays give now: empty when every
+    write of stays kept it (`parta check-counts` and the tests prove it)."""
+    return (
+        Call.objects.annotate(recounted=first_held_moment())
+        .exclude(held_at__isnull=True, recounted__isnull=True)
+        .exclude(held_at=F("recounted"))
+    )
 
 
 def may_manage(person: Person, call: Call, when: datetime) -> bool:

@@ -7,6 +7,7 @@ seconds is closed at its last heartbeat (by the consumer, or by `parta sweep-cal
 process that held the socket is gone).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,8 +24,16 @@ from django.utils.translation import gettext as _
 from parta.accounts.models import Person
 from parta.accounts.selectors import roles_at
 from parta.accounts.services import record_audit
+from parta.bulk import insert_models
 from parta.calls.models import Call, CallGuest, CallParticipation
-from parta.calls.selectors import active_call, call_data, guest_refused, is_removed, may_manage
+from parta.calls.selectors import (
+    active_call,
+    call_data,
+    first_held_moment,
+    guest_refused,
+    is_removed,
+    may_manage,
+)
 from parta.calls.tokens import new_token, token_hash
 from parta.messaging.models import Conversation
 from parta.messaging.selectors import member_ids
@@ -33,6 +42,28 @@ from parta.realtime.services import publish
 from parta.structure.models import Organization
 
 MAX_TITLE_LENGTH = 200
+# Calls whose held moment is stored again in one UPDATE (bound parameters stay few).
+REFRESH_BATCH = 5_000
+
+
+def refresh_held(call_ids: Iterable[int]) -> None:
+    """Store again when each call was first held, from its stays as they are now.
+
+    Every write of stays ends with this, in the same transaction. The calls' rows are
+    locked first, so two people joining at once cannot each miss the other's stay.
+    """
+    ids = sorted(set(call_ids))
+    for start in range(0, len(ids), REFRESH_BATCH):
+        batch = ids[start : start + REFRESH_BATCH]
+        list(Call.objects.select_for_update().filter(pk__in=batch).order_by("pk").values("pk"))
+        Call.objects.filter(pk__in=batch).update(held_at=first_held_moment())
+
+
+@transaction.atomic
+def add_stays(stays: list[CallParticipation]) -> None:
+    """Write stays from a history (import) in bulk; their calls' held moments follow."""
+    insert_models(CallParticipation, stays)
+    refresh_held(stay.call_id for stay in stays)
 
 
 def call_group(call_id: int) -> str:
@@ -187,9 +218,11 @@ def join_call(call: Call, person: Person, *, at: datetime | None = None) -> Call
     existing = current.first()
     if existing is not None:
         return existing
-    return CallParticipation.objects.create(
+    stay = CallParticipation.objects.create(
         call=call, person=person, joined_at=moment, last_seen_at=moment
     )
+    refresh_held([call.pk])
+    return stay
 
 
 @transaction.atomic
@@ -205,6 +238,7 @@ def leave_call(call: Call, person: Person, *, at: datetime | None = None) -> Cal
     stay.left_at = max(moment, stay.joined_at)
     stay.connections = 0
     stay.save(update_fields=["left_at", "connections"])
+    refresh_held([call.pk])
     return stay
 
 
@@ -239,6 +273,8 @@ def disconnect(
     if stay.connections == 0:
         stay.left_at = max(moment, stay.joined_at)
     stay.save(update_fields=["connections", "left_at"])
+    if stay.left_at is not None:
+        refresh_held([call.pk])
     return stay
 
 
@@ -316,6 +352,7 @@ def remove_participant(
     stay.removed_by = by
     stay.connections = 0
     stay.save(update_fields=["left_at", "removed_by", "connections"])
+    refresh_held([call.pk])
     _tell_sockets(call, {"type": "call.removed", "person_id": person.pk, "guest_id": None})
     record_audit(
         "call_participant_removed",
@@ -356,6 +393,7 @@ def end_call(call: Call, *, at: datetime | None = None) -> Call:
             guest.save(update_fields=["left_at"])
         call.ended_at = moment
         call.save(update_fields=["ended_at"])
+        refresh_held([call.pk])
         _tell_sockets(call, {"type": "call.ended"})
         _announce_end(call)
     return call
@@ -401,11 +439,14 @@ def sweep_calls(*, now: datetime | None = None, call: Call | None = None) -> Swe
     if call is not None:
         silent_people = silent_people.filter(call=call)
         silent_guests = silent_guests.filter(call=call)
+    touched: set[int] = set()
     for stay in silent_people:
         stay.left_at = max(stay.last_seen_at or stay.joined_at, stay.joined_at)
         stay.connections = 0
         stay.save(update_fields=["left_at", "connections"])
+        touched.add(stay.call_id)
         closed += 1
+    refresh_held(touched)
     for guest in silent_guests:
         guest.left_at = max(guest.last_seen_at or guest.joined_at, guest.joined_at)
         guest.save(update_fields=["left_at"])

@@ -11,8 +11,8 @@ from django.utils.translation import gettext_lazy
 
 from parta.accounts.models import ClassEnrolment, Person, Role, RoleGrant
 from parta.accounts.selectors import grants_held_at, holds_role
+from parta.calls.selectors import held_calls
 from parta.messaging.models import Conversation
-from parta.monitoring.engine import held_calls
 from parta.structure.models import Organization, SchoolClass
 
 PROFILE_REQUIRED = (

@@ -7,30 +7,30 @@ at the moment of each action, so a closed week does not move when roles change.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
-    DateTimeField,
     Exists,
     ExpressionWrapper,
-    F,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
+    When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from parta.accounts.models import Role, RoleGrant
 from parta.accounts.selectors import role_grants_during, role_grants_held_at, role_held_at_each
-from parta.calls.models import Call, CallParticipation
+from parta.calls.selectors import held_calls
 from parta.messaging.models import Conversation, Message
 from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.scopes import Scope
@@ -49,7 +49,6 @@ CONTEXT_KEYS = ("admins", "students", "parents", "chats", "messages", "calls_hel
 COUNT_KEYS = ("teachers", *TEACHER_KEYS, *CONTEXT_KEYS)
 
 PairKey = tuple[int, int]  # organization_id, person_id
-END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def share_pct(part: int, whole: int) -> float | None:
@@ -96,26 +95,6 @@ def total_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def held_calls() -> QuerySet[Call]:
-    """Calls in which two different people were present at once for more than zero seconds.
-
-    Two non-empty stays [j1, l1) and [j2, l2) (no l = still there) share time exactly
-    when j1 < l2 and j2 < l1. An empty stay (left = joined) shares nothing.
-    """
-    non_empty = Q(left_at__isnull=True) | Q(left_at__gt=F("joined_at"))
-    never = Value(END_OF_TIME, output_field=DateTimeField())
-    someone_else_at_once = (
-        CallParticipation.objects.filter(non_empty, call_id=OuterRef("call_id"))
-        .exclude(person_id=OuterRef("person_id"))
-        .filter(joined_at__lt=Coalesce(OuterRef("left_at"), never))
-        .filter(Q(left_at__isnull=True) | Q(left_at__gt=OuterRef("joined_at")))
-    )
-    stays_shared = CallParticipation.objects.filter(non_empty, call_id=OuterRef("pk")).filter(
-        Exists(someone_else_at_once)
-    )
-    return Call.objects.filter(Exists(stays_shared))
-
-
 @dataclass
 class WeekActivity:
     """What the indicators are made of, for organizations sharing one zone and week."""
@@ -135,30 +114,47 @@ def week_activity(orgs: list[Organization], week: Week, zone: ZoneInfo) -> WeekA
     last_moment = end - timedelta(microseconds=1)
     org_ids = [org.pk for org in orgs]
 
-    # Who was a teacher in W, whether one grant spans all of W, and the week's message
-    # tally of that person there (one index lookup per grant).
+    # Who was a teacher in W, and the messages each wrote in W there while holding the
+    # role: a grant spanning all of W reads the person's weekly tally (one index lookup);
+    # a grant that starts or ends inside W counts the messages of its part of W.
     week_tally = WeeklyMessageTally.objects.filter(
         organization_id=OuterRef("organization_id"),
         person_id=OuterRef("person_id"),
         week_monday=week.monday,
     ).values("messages")[:1]
+    written_while_held = (
+        Message.objects.filter(
+            author_id=OuterRef("person_id"),
+            organization_id=OuterRef("organization_id"),
+            is_service=False,
+            written_at__gte=Greatest(Value(start), OuterRef("valid_from")),
+            written_at__lt=Least(Value(end), Coalesce(OuterRef("valid_to"), Value(end))),
+        )
+        .order_by()
+        .values("author_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     spans_week = Q(valid_from__lte=start) & (Q(valid_to__isnull=True) | Q(valid_to__gte=end))
-    grants = role_grants_during(org_ids, [Role.TEACHER], start, end)
     teachers: dict[int, set[int]] = defaultdict(set)
-    whole_week: dict[PairKey, int] = {}
-    for org_id, person_id, spans, tally in grants.annotate(
-        tally=Subquery(week_tally), spans=ExpressionWrapper(spans_week, BooleanField())
-    ).values_list("organization_id", "person_id", "spans", "tally"):
+    teacher_messages: Counter[PairKey] = Counter()
+    changing: set[PairKey] = set()  # a grant of theirs starts or ends inside W
+    for org_id, person_id, spans, n in (
+        role_grants_during(org_ids, [Role.TEACHER], start, end)
+        .annotate(
+            spans=ExpressionWrapper(spans_week, BooleanField()),
+            n=Case(
+                When(spans_week, then=Subquery(week_tally)),
+                default=Subquery(written_while_held),
+            ),
+        )
+        .values_list("organization_id", "person_id", "spans", "n")
+    ):
         teachers[org_id].add(person_id)
-        if spans:
-            whole_week[(org_id, person_id)] = tally or 0
-    # Roles that start or end inside W: their messages are checked one by one.
-    changing = {
-        (org_id, person)
-        for org_id, people in teachers.items()
-        for person in people
-        if (org_id, person) not in whole_week
-    }
+        # One person's grants of one role never overlap: their parts of W add up.
+        teacher_messages[(org_id, person_id)] += n or 0
+        if not spans:
+            changing.add((org_id, person_id))
     members: dict[tuple[int, str], int] = {
         (org_id, role): n
         for org_id, role, n in role_grants_held_at(
@@ -182,23 +178,11 @@ def week_activity(orgs: list[Organization], week: Week, zone: ZoneInfo) -> WeekA
 
     chats_total, teacher_chats = _chats(org_ids, end, teachers)
 
-    calls_total: Counter[int] = Counter()
-    teacher_calls: Counter[PairKey] = Counter()
-    for org_id, creator_id, as_teacher, n in (
-        held_calls()
-        .filter(organization_id__in=org_ids, created_at__gte=start, created_at__lt=end)
-        .annotate(as_teacher=Exists(_teacher_when("created_by_id", "created_at")))
-        .values_list("organization_id", "created_by_id", "as_teacher")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        calls_total[org_id] += n
-        if as_teacher:
-            teacher_calls[(org_id, creator_id)] += n
+    calls_total, teacher_calls = _held_calls(org_ids, start, end, teachers, changing)
 
     return WeekActivity(
         teachers=teachers,
-        teacher_messages=_teacher_message_counts(start, end, whole_week, changing),
+        teacher_messages=teacher_messages,
         teacher_calls=teacher_calls,
         teacher_chats=teacher_chats,
         members=members,
@@ -250,32 +234,38 @@ def _organization_rows(
     return rows
 
 
-def _teacher_message_counts(
-    start: datetime, end: datetime, whole_week: dict[PairKey, int], changing: set[PairKey]
-) -> dict[PairKey, int]:
-    """Messages each teacher wrote in W in the organization while holding the teacher role.
-
-    A teacher whose one grant spans the whole week counts every message of the week,
-    which the weekly tally already holds. Only those whose role starts or ends inside
-    the week have their messages checked one by one, in SQL, against the role they held.
-    """
-    counts = dict(whole_week)
+def _held_calls(
+    org_ids: list[int],
+    start: datetime,
+    end: datetime,
+    teachers: dict[int, set[int]],
+    changing: set[PairKey],
+) -> tuple[Counter[int], Counter[PairKey]]:
+    """Held calls created in W per organization, and per week's teacher those created while
+    a teacher. A teacher all week created every such call as one; only the creators whose
+    role starts or ends inside W have each call checked against the role held then."""
+    in_week = held_calls().filter(
+        organization_id__in=org_ids, created_at__gte=start, created_at__lt=end
+    )
+    total: Counter[int] = Counter()
+    by_teacher: Counter[PairKey] = Counter()
+    for org_id, creator, n in (
+        in_week.values_list("organization_id", "created_by_id").annotate(n=Count("id")).order_by()
+    ):
+        total[org_id] += n
+        if creator in teachers.get(org_id, ()) and (org_id, creator) not in changing:
+            by_teacher[(org_id, creator)] = n
     if changing:
-        for org_id, author_id, n in (
-            Message.objects.filter(
-                author_id__in={person for _o, person in changing},
-                written_at__gte=start,
-                written_at__lt=end,
-                is_service=False,
-            )
-            .filter(Exists(_teacher_when("author_id", "written_at")))
-            .values_list("organization_id", "author_id")
+        for org_id, creator, n in (
+            in_week.filter(created_by_id__in={person for _org, person in changing})
+            .filter(Exists(_teacher_when("created_by_id", "created_at")))
+            .values_list("organization_id", "created_by_id")
             .annotate(n=Count("id"))
             .order_by()
         ):
-            if (org_id, author_id) in changing:
-                counts[(org_id, author_id)] = n
-    return counts
+            if (org_id, creator) in changing:
+                by_teacher[(org_id, creator)] = n
+    return total, by_teacher
 
 
 def _teacher_when(person_field: str, moment_field: str) -> QuerySet[RoleGrant]:

@@ -24,6 +24,7 @@ from parta.accounts.models import Person, RoleGrant
 from parta.accounts.services import RoleGrantConflict, import_role_grants, record_audit
 from parta.bulk import insert_models, insert_rows, time_adapter
 from parta.calls.models import Call, CallParticipation
+from parta.calls.services import add_stays
 from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.monitoring.exchange.reader import (
     RECORD_TYPES,
@@ -664,7 +665,7 @@ class _Importer:
                     )
                     % {"where": where},
                 )
-        insert_models(CallParticipation, new)
+        add_stays(new)
         self.summary.created["call_participant"] += len(new)
         self.summary.unchanged["call_participant"] += len(items) - len(new)
 
