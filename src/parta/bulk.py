@@ -4,7 +4,9 @@ bulk_create compiles SQL for every value of every row and costs about 3x more pe
 row; imports and tally writes insert hundreds of thousands of rows.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -46,13 +48,19 @@ def time_adapter(connection: BaseDatabaseWrapper) -> Callable[[datetime | None],
     return adapt
 
 
-def insert_rows(model: type[Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def insert_rows(
+    model: type[Model],
+    attnames: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    connection: BaseDatabaseWrapper | None = None,
+) -> None:
     """INSERT rows of database-ready values for `attnames`; every other column gets its default.
 
     One executemany (COPY on PostgreSQL): bulk_create compiles SQL for every value and
     costs about 3x more per row. Rows get no pks back; the caller reads them if it needs them.
+    `connection` is for a thread writing on another thread's connection (RowsBehind).
     """
-    connection = connections[router.db_for_write(model)]
+    connection = connection or connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
     meta = model._meta
     template = model()
@@ -80,6 +88,60 @@ def insert_rows(model: type[Model], attnames: Sequence[str], rows: Iterable[Sequ
             f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608
             [(*row, *defaults) for row in rows],
         )
+
+
+class RowsBehind:
+    """insert_rows that run behind the caller, who goes on reading the next batch meanwhile.
+
+    The rows go in a worker thread on the caller's own connection, so in the same
+    transaction; the database works (SQLite and PostgreSQL let go of the GIL while they do)
+    while Python parses. One insert at a time. The caller must `wait()` before it touches
+    the database again and at the end; `wait()` raises what the worker raised.
+    """
+
+    def __init__(self, model: type[Model]) -> None:
+        self.connection = connections[router.db_for_write(model)]
+        self._worker: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def insert(
+        self, model: type[Model], attnames: Sequence[str], rows: list[Sequence[Any]]
+    ) -> None:
+        self.wait()
+        self.connection.ensure_connection()
+        self._worker = threading.Thread(
+            target=self._insert, args=(model, attnames, rows), name="rows-behind", daemon=True
+        )
+        # Django refuses a connection used from a thread other than its own unless told.
+        self.connection.inc_thread_sharing()
+        self._worker.start()
+
+    def _insert(self, model: type[Model], attnames: Sequence[str], rows: list[Any]) -> None:
+        try:
+            insert_rows(model, attnames, rows, self.connection)
+        except BaseException as error:  # raised again in the caller's thread by wait()
+            self._error = error
+
+    def __enter__(self) -> "RowsBehind":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> None:
+        """Never leave the worker writing while the caller's transaction ends."""
+        try:
+            self.wait()
+        except BaseException:
+            if exc is None:
+                raise
+            # The caller's error is already on its way; the worker's came after it.
+
+    def wait(self) -> None:
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+            self.connection.dec_thread_sharing()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def insert_models(model: type[Model], rows: list[Any]) -> None:
@@ -118,3 +180,64 @@ def insert_models(model: type[Model], rows: list[Any]) -> None:
         )
         for row in rows:
             row.pk = pks[row.external_id]
+
+
+@contextmanager
+def load_into_empty_table(model: type[Model]) -> Iterator[bool]:
+    """Fill an empty table the way pg_restore does: without its secondary indexes and (on
+    PostgreSQL) foreign keys, which are made again at the end in one pass each (a sort, a
+    join) instead of being kept up row by row. Yields whether it did so; a table that has
+    rows is left as it is, since the locks taken would stop its readers until the end.
+
+    Runs inside the caller's transaction (the schema changes are transactional on both
+    databases): on an error nothing is made again and the caller's rollback restores all.
+    The primary key and unique constraints stay, for lookups during the load.
+    """
+    if model._default_manager.exists():
+        yield False
+        return
+    connection = connections[router.db_for_write(model)]
+    table = model._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Pending deferred checks would forbid altering the tables they concern.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+                [table],
+            )
+            foreign_keys = cursor.fetchall()
+            cursor.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT EXISTS "
+                "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+                "ORDER BY c.relname",
+                [table],
+            )
+            indexes = cursor.fetchall()
+            for name, _definition in foreign_keys:
+                cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        else:
+            foreign_keys = []
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master "
+                "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
+                [table],
+            )
+            indexes = cursor.fetchall()
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+    yield True
+    with connection.cursor() as cursor:
+        if foreign_keys:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        for name, definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+        if foreign_keys:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")

@@ -16,7 +16,7 @@ from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.monitoring import tallies
 from parta.monitoring.engine import weekly_report
 from parta.monitoring.exchange.exporter import export_activity
-from parta.monitoring.exchange.importer import ImportSummary, import_activity
+from parta.monitoring.exchange.importer import ImportSummary, _SeenIds, import_activity
 from parta.monitoring.exchange.reader import ExchangeError, _quick_message, parse_record
 from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.scopes import resolve_scope
@@ -243,6 +243,83 @@ def test_reimport_changes_nothing():
     assert snapshot() == before
     assert counts() == rows
     assert AuditEntry.objects.filter(action="activity.imported").count() == 1
+
+
+@pytest.mark.django_db
+def test_messages_written_behind_the_reading_keep_repeats_across_batches(monkeypatch):
+    """Messages go in on a worker thread while the next batch is read; a message repeated
+    several batches later must still be found stored, not inserted twice."""
+    monkeypatch.setattr("parta.monitoring.exchange.importer.BATCH_SIZE", 2)
+    first = next(i for i, line in enumerate(EXAMPLE) if '"type": "message"' in line)
+    summary = run([*EXAMPLE, EXAMPLE[first]])
+    assert summary.created["message"] == 25
+    assert summary.unchanged["message"] == 1
+    assert Message.objects.count() == 25
+    assert tallies.stored() == tallies.recount()
+
+
+@pytest.mark.django_db
+def test_a_changed_repeat_several_batches_later_is_refused(monkeypatch):
+    monkeypatch.setattr("parta.monitoring.exchange.importer.BATCH_SIZE", 2)
+    first = next(i for i, line in enumerate(EXAMPLE) if '"type": "message"' in line)
+    changed = json.loads(EXAMPLE[first]) | {"text": "другой текст"}
+    with pytest.raises(ExchangeError) as refused:
+        run([*EXAMPLE, json.dumps(changed, ensure_ascii=False)])
+    assert (refused.value.line, refused.value.field) == (len(EXAMPLE) + 1, "text")
+    assert counts() == dict.fromkeys(counts(), 0)
+
+
+def message_table_constraints() -> dict:
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, Message._meta.db_table)
+    return {
+        name: (c["columns"], c["unique"], c["index"], c["foreign_key"]) for name, c in found.items()
+    }
+
+
+@pytest.mark.django_db
+def test_a_load_into_an_empty_message_table_puts_back_every_index_and_key():
+    before = message_table_constraints()
+    assert any(c[3] for c in before.values())  # foreign keys are there to be put back
+    assert len([c for c in before.values() if c[2]]) >= 4
+    run(EXAMPLE)
+    assert message_table_constraints() == before
+    with pytest.raises(ExchangeError):
+        run_on_empty_then_fail()
+    assert message_table_constraints() == before
+
+
+def run_on_empty_then_fail() -> None:
+    wipe()
+    run([*EXAMPLE, '{"type": "message", "id": "bad"}'])
+
+
+def test_seen_message_ids_never_forget_and_rarely_imagine():
+    seen = _SeenIds()
+    assert seen.meet(f"m{n}" for n in range(100_000)) == []
+    assert seen.meet(f"m{n}" for n in range(0, 100_000, 7)) == [
+        f"m{n}" for n in range(0, 100_000, 7)
+    ]
+    imagined = seen.meet(f"x{n}" for n in range(100_000))
+    assert len(imagined) < 10  # ≈ 0.00001 at this fill
+
+
+@pytest.mark.django_db
+def test_a_failed_write_behind_the_reading_stores_nothing(monkeypatch):
+    import parta.bulk
+
+    real = parta.bulk.insert_rows
+
+    def failing(model, attnames, rows, connection=None):
+        if model is Message:
+            raise RuntimeError("disk full")
+        return real(model, attnames, rows, connection)
+
+    monkeypatch.setattr(parta.bulk, "insert_rows", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(EXAMPLE)
+    monkeypatch.undo()
+    assert counts() == dict.fromkeys(counts(), 0)
 
 
 @pytest.mark.django_db
