@@ -6,6 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
 
 from parta.accounts.services import grant_role, revoke_role
 from parta.calls.models import CallParticipation
@@ -467,3 +468,13 @@ def test_tally_is_written_in_the_same_transaction_as_the_message(school, teacher
     person = make_person("Новый Учитель")
     assert row(school)["messages"] == 0
     assert person.pk
+
+
+@pytest.mark.django_db
+def test_postgresql_runs_the_report_without_jit():
+    """JIT compiled the report's larger queries for longer than they ran (docs/benchmarks.md)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
