@@ -32,7 +32,13 @@ class Call(models.Model):
         verbose_name = _("звонок")
         verbose_name_plural = _("звонки")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["organization", "created_at"], name="call_org_week")]
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="call_org_week"),
+            # The minutely sweep looks for calls left empty among those not ended.
+            models.Index(
+                fields=["created_at"], condition=Q(ended_at__isnull=True), name="call_open"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} @ {self.created_at:%Y-%m-%d %H:%M}"
@@ -60,6 +66,12 @@ class CallParticipation(models.Model):
         verbose_name = _("участие в звонке")
         verbose_name_plural = _("участие в звонках")
         ordering = ["call_id", "joined_at", "id"]
+        # The minutely sweep looks for silent stays among the open ones only.
+        indexes = [
+            models.Index(
+                fields=["last_seen_at"], condition=Q(left_at__isnull=True), name="stay_open"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["call", "person", "joined_at"], name="participation_key"
@@ -94,7 +106,12 @@ class CallGuest(models.Model):
         verbose_name = _("гость звонка")
         verbose_name_plural = _("гости звонков")
         ordering = ["call_id", "joined_at", "id"]
-        indexes = [models.Index(fields=["call", "key"])]
+        indexes = [
+            models.Index(fields=["call", "key"]),
+            models.Index(
+                fields=["last_seen_at"], condition=Q(left_at__isnull=True), name="guest_open"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(left_at__isnull=True) | Q(left_at__gte=F("joined_at")),

@@ -74,6 +74,10 @@ def _deliver(messages: list[tuple[int, dict[str, Any]]]) -> None:
     async_to_sync(send_all)()
 
 
+# Events older than this are deleted by the daily job (and `parta prune-events`).
+EVENTS_KEPT_DAYS = 30
+
+
 @transaction.atomic
 def prune_events(older_than: datetime) -> int:
     """Delete events created before `older_than`; counters stay, so numbering never restarts.

@@ -8,8 +8,8 @@ from parta.calls.services import sweep_calls
 class Command(BaseCommand):
     help = (
         "Close call stays whose tab fell silent (no heartbeat for PARTA_CALL_HEARTBEAT_TIMEOUT "
-        "seconds) at their last heartbeat, and end calls left empty. Run every ~15 s or minute "
-        "(systemd timer, cron); the call sockets do the same while their process lives."
+        "seconds) at their last heartbeat, and end calls left empty. The job runner does this "
+        "every minute and the call sockets while their process lives; this is for checks."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

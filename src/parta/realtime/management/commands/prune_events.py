@@ -4,17 +4,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from parta.realtime.services import prune_events
+from parta.realtime.services import EVENTS_KEPT_DAYS, prune_events
 
 
 class Command(BaseCommand):
     help = (
-        "Delete realtime events older than --days (30 by default). "
+        "Delete realtime events older than --days (30 by default); the job runner does this "
+        "daily. "
         "A tab that comes back from before the oldest kept event is told to reload."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--days", type=int, default=EVENTS_KEPT_DAYS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["days"]
