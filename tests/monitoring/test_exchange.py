@@ -305,6 +305,19 @@ def test_seen_message_ids_never_forget_and_rarely_imagine():
 
 
 @pytest.mark.django_db
+def test_a_bad_message_while_earlier_ones_are_being_written_stores_nothing(monkeypatch):
+    monkeypatch.setattr("parta.monitoring.exchange.importer.BATCH_SIZE", 2)
+    messages = [i for i, line in enumerate(EXAMPLE) if '"type": "message"' in line]
+    bad_at = messages[len(messages) // 2]
+    bad = json.loads(EXAMPLE[bad_at]) | {"author": "nobody"}
+    lines = [*EXAMPLE[:bad_at], json.dumps(bad, ensure_ascii=False), *EXAMPLE[bad_at + 1 :]]
+    with pytest.raises(ExchangeError) as refused:
+        run(lines)
+    assert (refused.value.line, refused.value.field) == (bad_at + 1, "author")
+    assert counts() == dict.fromkeys(counts(), 0)
+
+
+@pytest.mark.django_db
 def test_a_failed_write_behind_the_reading_stores_nothing(monkeypatch):
     import parta.bulk
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from parta.realtime.services import publish
 from tests.factories import make_person
@@ -62,6 +63,9 @@ def browser_page(server, monkeypatch):
             ]
         )
         yield anna, context.new_page()
+        # Inside Playwright's event loop Django keeps a connection of its own for this
+        # context; left open, it keeps PostgreSQL from dropping the test database.
+        connections.close_all()
         browser.close()
 
 
