@@ -3,12 +3,21 @@
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils import timezone
 
-from parta.accounts.models import Person, Role
-from parta.accounts.selectors import roles_at
+from parta.accounts.models import Person, Role, RoleGrant
+from parta.accounts.selectors import grants_held_at, roles_at
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 
 # Roles that make a person one of the school's staff (staff chats, the staff channel).
@@ -22,11 +31,25 @@ def membership(person: Person, conversation: Conversation) -> ConversationMember
     ).first()
 
 
-def member_ids(conversation: Conversation) -> list[int]:
+def _still_in_organization(when: datetime) -> Exists:
+    """For ConversationMember rows: the member holds some role in the conversation's
+    organization at `when` (may_read's rule, row by row)."""
+    return Exists(
+        RoleGrant.objects.filter(
+            grants_held_at(when),
+            organization_id=OuterRef("conversation__organization_id"),
+            person_id=OuterRef("person_id"),
+        )
+    )
+
+
+def member_ids(conversation: Conversation, when: datetime | None = None) -> list[int]:
+    """The members who may read the conversation now, to whom its live events go: someone
+    who left the school gets none of them, even before their membership is closed."""
     return list(
-        ConversationMember.objects.filter(
-            conversation=conversation, left_at__isnull=True
-        ).values_list("person_id", flat=True)
+        ConversationMember.objects.filter(conversation=conversation, left_at__isnull=True)
+        .filter(_still_in_organization(when or timezone.now()))
+        .values_list("person_id", flat=True)
     )
 
 
@@ -110,6 +133,8 @@ def conversations_of(person: Person) -> QuerySet[ConversationMember]:
         ConversationMember.objects.filter(
             person=person, left_at__isnull=True, conversation__deleted_at__isnull=True
         )
+        # The conversations of a school the person has left are gone from the list too.
+        .filter(_still_in_organization(timezone.now()))
         .select_related("conversation__organization")
         .annotate(
             unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0),
