@@ -1,16 +1,20 @@
 """Attachments: size limit, type read from the bytes, previews; a refusal stores nothing."""
 
 import os
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
+from parta.messaging import jobs
 from parta.messaging.attachments import AttachmentRefused
 from parta.messaging.models import Attachment, Conversation, Message
 from parta.messaging.selectors import message_data
 from parta.messaging.services import create_conversation, send_message, upload_attachment
+from parta.monitoring import jobs as monitoring_jobs
 from tests.factories import local
 from tests.messaging.files import PDF, docx_bytes, image_bytes
 
@@ -121,3 +125,31 @@ def test_only_someone_who_may_write_uploads_and_only_their_own_file_is_sent(s, c
     with pytest.raises(ValidationError, match="не для этого сообщения"):
         send_message(s.students[0], chat, "чужой файл", attachments=[mine], at=AT)
     assert not Message.objects.exists()
+
+
+def test_uploads_never_sent_are_deleted_with_their_files_after_a_day(
+    s, chat, media, django_capture_on_commit_callbacks
+):
+    sent = upload(s.teacher, chat, PDF, "sent.pdf")
+    send_message(s.teacher, chat, "план", attachments=[sent], at=AT)
+    forgotten = upload(s.teacher, chat, image_bytes("PNG", (800, 600)), "forgotten.png")
+    recent = upload_attachment(
+        s.teacher, chat, SimpleUploadedFile("recent.pdf", PDF), at=timezone.now()
+    )
+    forgotten_files = [forgotten.file.path, forgotten.preview.path]
+    assert all(os.path.exists(path) for path in forgotten_files)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.discard_unsent.call_local()
+
+    assert set(Attachment.objects.values_list("pk", flat=True)) == {sent.pk, recent.pk}
+    assert not any(os.path.exists(path) for path in forgotten_files)
+    assert os.path.exists(sent.file.path) and os.path.exists(recent.file.path)
+    # Daily at 03:27 UTC, with the other housekeeping of the job runner.
+    daily = [datetime(2026, 11, 23, 0, 0) + timedelta(minutes=n) for n in range(24 * 60)]
+    due = [m for m in daily if "messaging.discard_unsent_uploads" in names_due(m)]
+    assert due == [datetime(2026, 11, 23, 3, 27)]
+
+
+def names_due(moment: datetime) -> set[str]:
+    return {task.name for task in monitoring_jobs.HUEY.read_periodic(moment)}

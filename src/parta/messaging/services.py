@@ -650,3 +650,30 @@ def upload_attachment(
                 attachment.file.storage.delete(name)
         raise
     return attachment
+
+
+@transaction.atomic
+def discard_unsent_uploads(uploaded_before: datetime) -> int:
+    """Delete files uploaded before `uploaded_before` that no message took (the page was
+    closed, the send never came); their files go once the deletion is committed."""
+    unsent = list(
+        Attachment.objects.select_for_update().filter(
+            message__isnull=True, uploaded_at__lt=uploaded_before
+        )
+    )
+    if not unsent:
+        return 0
+    names = [
+        (attachment.file.storage, name)
+        for attachment in unsent
+        for name in (attachment.file.name, attachment.preview.name)
+        if name
+    ]
+    Attachment.objects.filter(pk__in=[attachment.pk for attachment in unsent]).delete()
+
+    def delete_files() -> None:
+        for storage, name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files, robust=True)
+    return len(unsent)

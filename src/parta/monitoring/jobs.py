@@ -1,6 +1,6 @@
 """Background jobs on huey: the weekly digests, checked every hour, and the periodic
-housekeeping of other apps (calls' sweep every minute, the live event log daily), whose
-modules are imported here so that every consumer schedules them.
+housekeeping of other apps (calls' sweep every minute; daily, the live event log and the
+uploads never sent), whose modules are imported here so that every consumer schedules them.
 
 The queue is configured in settings.HUEY: a SQLite file under PARTA_DATA_DIR in the
 embedded default, Redis when REDIS_URL is set. A job may still run twice (two
@@ -20,6 +20,7 @@ from huey.exceptions import TaskLockedException
 
 # Imported for their periodic tasks, which register themselves with the queue.
 from parta.calls import jobs as calls_jobs  # noqa: F401
+from parta.messaging import jobs as messaging_jobs  # noqa: F401
 from parta.monitoring.digests import DigestRun, send_due_digests
 from parta.realtime import jobs as realtime_jobs  # noqa: F401
 
