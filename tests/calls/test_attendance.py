@@ -11,6 +11,7 @@ from parta.calls.models import Call, CallGuest, CallParticipation
 from parta.calls.services import (
     connect,
     disconnect,
+    end_call,
     guest_enter,
     heartbeat,
     open_call,
@@ -20,6 +21,7 @@ from parta.calls.services import (
 from parta.monitoring.engine import weekly_report
 from parta.monitoring.scopes import Scope
 from parta.monitoring.weeks import Week
+from parta.realtime.models import PersonEvent
 from tests.factories import local
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +160,12 @@ def test_open_call_in_a_conversation_posts_a_notice_and_a_live_join(c):
     again = open_call(c.student, c.org, conversation=c.chat)
     assert (again.call, again.created) == (opened.call, False)
     assert Message.objects.filter(conversation=c.chat, is_service=True).count() == 1
+
+
+def test_two_ends_at_once_end_and_announce_the_call_once(c):
+    call = open_call(c.teacher, c.org, conversation=c.chat, at=at(0)).call
+    first, second = Call.objects.get(pk=call.pk), Call.objects.get(pk=call.pk)
+    end_call(first, at=at(5))
+    assert end_call(second, at=at(6)).ended_at == at(5)
+    assert Call.objects.get(pk=call.pk).ended_at == at(5)
+    assert PersonEvent.objects.filter(person=c.student, kind="call.ended").count() == 1

@@ -144,6 +144,24 @@ def test_a_stay_written_around_the_services_is_found_stale_and_repaired(c, capsy
     assert "all counts agree" in capsys.readouterr().out
 
 
+def test_every_kind_of_stale_moment_is_found(c):
+    held = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    join_call(held, c.student, at=at(3))
+    unheld = start_call(c.teacher, c.org, at=at(10))
+    moved = start_call(c.teacher, c.org, at=at(20))
+    join_call(moved, c.student, at=at(21))
+    assert not calls_with_stale_held().exists()
+    # Written around the services: stored held but no longer; stored empty but held now;
+    # stored at one moment, held from another.
+    CallParticipation.objects.filter(call=held, person=c.student).update(left_at=at(3))
+    CallParticipation.objects.create(call=unheld, person=c.student, joined_at=at(11))
+    CallParticipation.objects.filter(call=moved, person=c.student).update(joined_at=at(22))
+    assert set(calls_with_stale_held()) == {held, unheld, moved}
+    call_command("check_counts", "--repair")
+    assert (stored(held), stored(unheld), stored(moved)) == (None, at(11), at(22))
+    assert not calls_with_stale_held().exists()
+
+
 def test_refreshing_many_calls_at_once(c, settings, monkeypatch):
     monkeypatch.setattr("parta.calls.services.REFRESH_BATCH", 2)
     calls = [start_call(c.teacher, c.org, at=at(n)) for n in range(5)]

@@ -2,6 +2,8 @@
 
 import io
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -315,6 +317,68 @@ def test_a_bad_message_while_earlier_ones_are_being_written_stores_nothing(monke
         run(lines)
     assert (refused.value.line, refused.value.field) == (bad_at + 1, "author")
     assert counts() == dict.fromkeys(counts(), 0)
+
+
+@pytest.mark.django_db
+def test_no_other_query_runs_while_messages_are_written_behind(monkeypatch):
+    """A full batch of calls first flushes the messages waiting before it: the calls' own
+    queries must wait for that worker."""
+    import parta.bulk
+
+    monkeypatch.setattr("parta.monitoring.exchange.importer.BATCH_SIZE", 5)
+    head = [
+        line
+        for line in EXAMPLE
+        if json.loads(line)["type"] not in ("message", "call", "call_participant")
+    ]
+    messages = [
+        json.dumps(
+            {
+                "type": "message",
+                "id": f"x{n}",
+                "chat": "c1",
+                "author": "t1",
+                "sent_at": "2026-11-17T10:00:00+07:00",
+                "text": "…",
+            }
+        )
+        for n in range(3)
+    ]
+    calls = [
+        json.dumps(
+            {
+                "type": "call",
+                "id": f"y{n}",
+                "org": "s1",
+                "created_by": "t1",
+                "created_at": "2026-11-17T10:00:00+07:00",
+            }
+        )
+        for n in range(5)
+    ]
+    writing = threading.Event()
+    real = parta.bulk.RowsBehind._insert
+
+    def slow_insert(self, *args):
+        writing.set()
+        time.sleep(0.2)  # widens the window; it exists without this
+        try:
+            real(self, *args)
+        finally:
+            writing.clear()
+
+    monkeypatch.setattr(parta.bulk.RowsBehind, "_insert", slow_insert)
+    meanwhile = []
+
+    def watch(execute, sql, params, many, context):
+        if threading.current_thread() is threading.main_thread() and writing.is_set():
+            meanwhile.append(sql[:60])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        run([*head, *messages, *calls])
+    assert meanwhile == []
+    assert (Message.objects.count(), Call.objects.count()) == (3, 5)
 
 
 @pytest.mark.django_db

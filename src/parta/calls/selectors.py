@@ -56,10 +56,11 @@ def held_calls() -> QuerySet[Call]:
 def calls_with_stale_held() -> QuerySet[Call]:
     """Calls whose stored held moment is not what their stays give now: empty when every
     write of stays kept it (`parta check-counts` and the tests prove it)."""
-    return (
-        Call.objects.annotate(recounted=first_held_moment())
-        .exclude(held_at__isnull=True, recounted__isnull=True)
-        .exclude(held_at=F("recounted"))
+    # Spelt out for NULLs: "held_at <> recounted" is NULL, not true, when one side is empty.
+    return Call.objects.annotate(recounted=first_held_moment()).filter(
+        Q(held_at__isnull=True, recounted__isnull=False)
+        | Q(held_at__isnull=False, recounted__isnull=True)
+        | (Q(held_at__isnull=False, recounted__isnull=False) & ~Q(held_at=F("recounted")))
     )
 
 

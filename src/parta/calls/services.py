@@ -379,23 +379,28 @@ def remove_guest(guest: CallGuest, *, by: Person, at: datetime | None = None) ->
 
 @transaction.atomic
 def end_call(call: Call, *, at: datetime | None = None) -> Call:
-    """End the call for everyone: every open stay closes at the same moment."""
+    """End the call for everyone: every open stay closes at the same moment. Of two ends at
+    once (two moderators, two sweeps) only the one that sets ended_at announces it."""
     moment = at or timezone.now()
-    if call.ended_at is None:
-        for stay in CallParticipation.objects.select_for_update().filter(
-            call=call, left_at__isnull=True
-        ):
-            stay.left_at = max(moment, stay.joined_at)
-            stay.connections = 0
-            stay.save(update_fields=["left_at", "connections"])
-        for guest in CallGuest.objects.select_for_update().filter(call=call, left_at__isnull=True):
-            guest.left_at = max(moment, guest.joined_at)
-            guest.save(update_fields=["left_at"])
-        call.ended_at = moment
-        call.save(update_fields=["ended_at"])
-        refresh_held([call.pk])
-        _tell_sockets(call, {"type": "call.ended"})
-        _announce_end(call)
+    if call.ended_at is not None:
+        return call
+    # Stays before the call's row, in the order every write of stays takes its locks.
+    for stay in CallParticipation.objects.select_for_update().filter(
+        call=call, left_at__isnull=True
+    ):
+        stay.left_at = max(moment, stay.joined_at)
+        stay.connections = 0
+        stay.save(update_fields=["left_at", "connections"])
+    for guest in CallGuest.objects.select_for_update().filter(call=call, left_at__isnull=True):
+        guest.left_at = max(moment, guest.joined_at)
+        guest.save(update_fields=["left_at"])
+    if not Call.objects.filter(pk=call.pk, ended_at__isnull=True).update(ended_at=moment):
+        call.refresh_from_db(fields=["ended_at"])
+        return call
+    call.ended_at = moment
+    refresh_held([call.pk])
+    _tell_sockets(call, {"type": "call.ended"})
+    _announce_end(call)
     return call
 
 

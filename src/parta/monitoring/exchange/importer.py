@@ -521,7 +521,6 @@ class _Importer:
     # Writing ----------------------------------------------------------------------------
 
     def flush(self, type_name: str) -> None:
-        self.messages_behind.wait()
         items = self.pending[type_name]
         if not items:
             return
@@ -529,6 +528,8 @@ class _Importer:
             if earlier == type_name:
                 break
             self.flush(earlier)
+        # Flushing the earlier types may have just sent a batch of messages behind.
+        self.messages_behind.wait()
         for item in items.values():
             row = item.row
             for attr in _FOREIGN_KEYS[type_name]:
