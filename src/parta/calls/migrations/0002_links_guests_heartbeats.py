@@ -6,94 +6,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("calls", "0001_initial"),
+        ('calls', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="call",
-            name="allow_anonymous",
-            field=models.BooleanField(default=False, verbose_name="гости без входа"),
+            model_name='call',
+            name='allow_anonymous',
+            field=models.BooleanField(default=False, verbose_name='гости без входа'),
         ),
         migrations.AddField(
-            model_name="call",
-            name="audio_only",
-            field=models.BooleanField(default=False, verbose_name="только звук"),
+            model_name='call',
+            name='audio_only',
+            field=models.BooleanField(default=False, verbose_name='только звук'),
         ),
         migrations.AddField(
-            model_name="call",
-            name="link_hash",
+            model_name='call',
+            name='link_hash',
             field=models.CharField(blank=True, max_length=64, null=True, unique=True),
         ),
         migrations.AddField(
-            model_name="call",
-            name="title",
-            field=models.CharField(blank=True, max_length=200, verbose_name="тема"),
+            model_name='call',
+            name='title',
+            field=models.CharField(blank=True, max_length=200, verbose_name='тема'),
         ),
         migrations.AddField(
-            model_name="callparticipation",
-            name="connections",
+            model_name='callparticipation',
+            name='connections',
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name="callparticipation",
-            name="last_seen_at",
+            model_name='callparticipation',
+            name='last_seen_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="callparticipation",
-            name="removed_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='callparticipation',
+            name='removed_by',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
         ),
         migrations.CreateModel(
-            name="CallGuest",
+            name='CallGuest',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.CharField(max_length=32)),
-                ("display_name", models.CharField(max_length=100, verbose_name="имя")),
-                ("joined_at", models.DateTimeField()),
-                ("left_at", models.DateTimeField(blank=True, null=True)),
-                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
-                ("removed", models.BooleanField(default=False)),
-                (
-                    "call",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="guests",
-                        to="calls.call",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=32)),
+                ('display_name', models.CharField(max_length=100, verbose_name='имя')),
+                ('joined_at', models.DateTimeField()),
+                ('left_at', models.DateTimeField(blank=True, null=True)),
+                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
+                ('removed', models.BooleanField(default=False)),
+                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guests', to='calls.call')),
             ],
             options={
-                "verbose_name": "гость звонка",
-                "verbose_name_plural": "гости звонков",
-                "ordering": ["call_id", "joined_at", "id"],
-                "indexes": [
-                    models.Index(fields=["call", "key"], name="calls_callg_call_id_350a3e_idx")
-                ],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("left_at__isnull", True),
-                            ("left_at__gte", models.F("joined_at")),
-                            _connector="OR",
-                        ),
-                        name="guest_left_after_joined",
-                    )
-                ],
+                'verbose_name': 'гость звонка',
+                'verbose_name_plural': 'гости звонков',
+                'ordering': ['call_id', 'joined_at', 'id'],
+                'indexes': [models.Index(fields=['call', 'key'], name='calls_callg_call_id_350a3e_idx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('left_at__isnull', True), ('left_at__gte', models.F('joined_at')), _connector='OR'), name='guest_left_after_joined')],
             },
         ),
     ]
