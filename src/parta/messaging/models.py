@@ -109,15 +109,29 @@ class Message(models.Model):
     is_service = models.BooleanField(_("служебное"), default=False)
     # Why a service notice was written (joined, left, call started); empty for messages.
     service_kind = models.CharField(max_length=20, blank=True)
+    # Partial indexes below: most messages are neither deleted nor replies, and an imported
+    # history of millions then writes no entry in either.
     deleted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     pinned_at = models.DateTimeField(_("закреплено"), null=True, blank=True)
     reply_to = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
+        db_index=False,
     )
     idempotency_key = models.CharField(max_length=64, null=True, blank=True)
-    external_id = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    # Unique by a constraint, not unique=True: on PostgreSQL that would add a second index
+    # (varchar_pattern_ops, for LIKE) that nothing here uses.
+    external_id = models.CharField(max_length=100, null=True, blank=True)
 
     class Meta:
         verbose_name = _("сообщение")
@@ -131,13 +145,22 @@ class Message(models.Model):
                 name="message_author_time",
             ),
             models.Index(fields=["conversation", "written_at"], name="message_conversation_time"),
+            models.Index(
+                fields=["reply_to"], condition=Q(reply_to__isnull=False), name="message_reply_to"
+            ),
+            models.Index(
+                fields=["deleted_by"],
+                condition=Q(deleted_by__isnull=False),
+                name="message_deleted_by",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
                 fields=["author", "idempotency_key"],
                 condition=Q(idempotency_key__isnull=False),
                 name="message_idempotency_key_unique",
-            )
+            ),
+            models.UniqueConstraint(fields=["external_id"], name="message_external_id_unique"),
         ]
 
     def __str__(self) -> str:
