@@ -193,6 +193,7 @@ def markdown(result: dict[str, Any]) -> str:
     rows = [
         ("backend", f"{result['backend']} ({result.get('server', '')})".replace(" ()", "")),
         ("file", f"{result['file']} ({result['records']:,} records)"),
+        ("initial load", "yes" if result.get("initial_load") else "no"),
         ("import", import_figures(result)),
         ("database size", f"{result['database_bytes'] / 2**20:,.0f} MiB"),
         ("region report, cold", f"{rep['cold_seconds'] * 1000:,.0f} ms"),
@@ -246,6 +247,11 @@ def main() -> None:
         "(bench/out/BACKEND-LABEL.json); the file's stem by default",
     )
     parser.add_argument(
+        "--initial-load",
+        action="store_true",
+        help="import with `parta import-activity --initial-load` (a new installation's first load)",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="skip the import: time the report on the database a previous run filled",
@@ -268,7 +274,9 @@ def main() -> None:
     else:
         env = fresh_database(args)
         result["migrate_seconds"] = run_timed([str(PARTA), "migrate", "-v0"], env)["seconds"]
-        imported = run_timed([str(PARTA), "import-activity", str(args.file), "--quiet"], env)
+        command = [str(PARTA), "import-activity", str(args.file), "--quiet"]
+        imported = run_timed(command + ["--initial-load"] * args.initial_load, env)
+        result["initial_load"] = args.initial_load
         result |= {
             "import": {k: v for k, v in imported.items() if k != "output"},
             "import_output": imported["output"],

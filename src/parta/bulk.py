@@ -182,33 +182,63 @@ def insert_models(model: type[Model], rows: list[Any]) -> None:
             row.pk = pks[row.external_id]
 
 
-@contextmanager
-def load_into_empty_table(model: type[Model]) -> Iterator[bool]:
-    """Fill an empty table the way pg_restore does: without its secondary indexes and (on
-    PostgreSQL) foreign keys, which are made again at the end in one pass each (a sort, a
-    join) instead of being kept up row by row. Yields whether it did so; a table that has
-    rows is left as it is, since the locks taken would stop its readers until the end.
+def _deferred_keys(connection: BaseDatabaseWrapper, table: str, *, referring: bool) -> str:
+    """PostgreSQL: the deferred foreign keys of `table` (with `referring`, also those of other
+    tables that refer to it), quoted and joined for SET CONSTRAINTS; empty when none."""
+    where = "conrelid = %s::regclass"
+    if referring:
+        where += " OR confrelid = %s::regclass"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable "  # noqa: S608
+            f"AND condeferred AND ({where}) ORDER BY conname",
+            [table, table] if referring else [table],
+        )
+        return ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
 
-    Runs inside the caller's transaction (the schema changes are transactional on both
-    databases): on an error nothing is made again and the caller's rollback restores all.
-    The primary key and unique constraints stay, for lookups during the load.
+
+@contextmanager
+def keys_checked_as_rows_go_in(model: type[Model]) -> Iterator[None]:
+    """On PostgreSQL, check `model`'s foreign keys with each insert instead of at COMMIT.
+
+    Django declares them DEFERRABLE INITIALLY DEFERRED, so millions of imported rows leave
+    millions of checks to the commit, run one after another while nothing else happens.
+    Made immediate, they run inside each COPY, on the RowsBehind worker, beside the parsing
+    of the next batch. Only these constraints, by name, and deferred again at the end (a
+    rollback undoes it by itself). Same checks, same locks: nothing else is touched.
+    """
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    names = _deferred_keys(connection, model._meta.db_table, referring=False)
+    if names:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
+    yield
+    if names:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
+
+
+@contextmanager
+def indexes_built_after_load(model: type[Model]) -> Iterator[bool]:
+    """Fill an empty table without its secondary indexes and build them at the end, in one
+    sort each, as pg_restore does, instead of keeping them up row by row. Yields whether it
+    did so: a table with rows is left as it is.
+
+    Dropping an index locks only this table (exclusively, until the caller's transaction
+    ends), so readers of it wait for the load; an empty table has nothing to read yet.
+    The primary key and the unique constraints stay, for lookups during the load. Inside
+    the caller's transaction on both databases: a rollback restores every index.
     """
     if model._default_manager.exists():
         yield False
         return
     connection = connections[router.db_for_write(model)]
     table = model._meta.db_table
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Pending deferred checks would forbid altering the tables they concern.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
-                [table],
-            )
-            foreign_keys = cursor.fetchall()
             cursor.execute(
                 "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
                 "JOIN pg_class c ON c.oid = i.indexrelid "
@@ -217,27 +247,74 @@ def load_into_empty_table(model: type[Model]) -> Iterator[bool]:
                 "ORDER BY c.relname",
                 [table],
             )
-            indexes = cursor.fetchall()
-            for name, _definition in foreign_keys:
-                cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         else:
-            foreign_keys = []
             cursor.execute(
                 "SELECT name, sql FROM sqlite_master "
                 "WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL ORDER BY name",
                 [table],
             )
-            indexes = cursor.fetchall()
+        indexes = cursor.fetchall()
         for name, _definition in indexes:
-            cursor.execute(f"DROP INDEX {quote(name)}")
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
     yield True
+    # PostgreSQL builds no index on a table with checks still pending in the transaction
+    # (rows of it or referring to it written earlier): run those checks now.
+    pending = (
+        _deferred_keys(connection, table, referring=True)
+        if connection.vendor == "postgresql"
+        else ""
+    )
     with connection.cursor() as cursor:
-        if foreign_keys:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        if pending:
+            cursor.execute(f"SET CONSTRAINTS {pending} IMMEDIATE")
         for _name, definition in indexes:
             cursor.execute(definition)
+        if pending:
+            cursor.execute(f"SET CONSTRAINTS {pending} DEFERRED")
+
+
+def _defer_again(connection: BaseDatabaseWrapper) -> None:
+    """Put every constraint declared INITIALLY DEFERRED (all of Django's foreign keys) back
+    to deferred after a SET CONSTRAINTS ALL IMMEDIATE; only those, by name."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE condeferrable AND condeferred "
+            "AND connamespace = current_schema()::regnamespace ORDER BY conname"
+        )
+        names = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
+        if names:
+            cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
+
+
+@contextmanager
+def keys_checked_after_load(model: type[Model]) -> Iterator[None]:
+    """PostgreSQL: fill `model`'s table without its foreign keys and add them back at the
+    end, checked in one join each, as pg_restore does. For a first load only: dropping a
+    foreign key locks the tables it refers to as well (people, organizations...) until the
+    caller's transaction ends, so the whole site waits for the load. Inside the caller's
+    transaction: a rollback restores the keys.
+    """
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    table = model._meta.db_table
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+            [table],
+        )
+        foreign_keys = cursor.fetchall()
+        # Checks still pending on the tables concerned would forbid altering them.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name, _definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+    _defer_again(connection)
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for name, definition in foreign_keys:
             cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
-        if foreign_keys:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    _defer_again(connection)

@@ -102,11 +102,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Parta's queries are index lookups over many rows; PostgreSQL's JIT compiles the
-    # larger ones (the weekly report's) for longer than they then run: 175 ms of a 275 ms
-    # query on the region benchmark. An `options` in DATABASE_URL wins.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

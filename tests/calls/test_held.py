@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from parta.calls.models import Call, CallParticipation
 from parta.calls.selectors import calls_with_stale_held, held_calls
 from parta.calls.services import (
-    add_stays,
+    StaysFromHistory,
     connect,
     disconnect,
     end_call,
@@ -118,12 +118,14 @@ def test_random_histories_store_what_the_rule_gives(school, seed):
             person = rng.randrange(3)
             if (person, joined) not in {(p, j) for p, j, _ in stays}:
                 stays.append((person, joined, left))
-        add_stays(
+        history = StaysFromHistory()
+        history.add(
             [
                 CallParticipation(call=call, person=people[p], joined_at=j, left_at=left)
                 for p, j, left in stays
             ]
         )
+        history.finish()
         expected[call.pk] = first_held_by_the_rule(stays)
     assert dict(Call.objects.values_list("pk", "held_at")) == expected
     assert sum(1 for moment in expected.values() if moment) == held_calls().count()

@@ -18,7 +18,12 @@ from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.monitoring import tallies
 from parta.monitoring.engine import weekly_report
 from parta.monitoring.exchange.exporter import export_activity
-from parta.monitoring.exchange.importer import ImportSummary, _SeenIds, import_activity
+from parta.monitoring.exchange.importer import (
+    ImportSummary,
+    InitialLoadRefused,
+    _SeenIds,
+    import_activity,
+)
 from parta.monitoring.exchange.reader import ExchangeError, _quick_message, parse_record
 from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.scopes import resolve_scope
@@ -271,7 +276,29 @@ def test_a_changed_repeat_several_batches_later_is_refused(monkeypatch):
     assert counts() == dict.fromkeys(counts(), 0)
 
 
-def message_table_constraints() -> dict:
+@pytest.mark.django_db
+def test_message_keys_are_deferred_again_after_an_import():
+    """PostgreSQL: the import checks the message keys as rows go in, then puts them back
+    to Django's deferred mode, so later writes of the same transaction behave as before."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SET CONSTRAINTS is PostgreSQL's")
+    run(EXAMPLE)
+    author = Person.objects.get(external_id="t1")
+    chat = Conversation.objects.get(external_id="c1")
+    with connection.cursor() as cursor:
+        cursor.execute("SAVEPOINT deferred_check")
+        # A deferred key accepts a dangling reference until the commit.
+        Message.objects.create(
+            conversation_id=chat.pk + 10_000,
+            organization_id=chat.organization_id,
+            author=author,
+            written_at=chat.created_at,
+            text="проверка",
+        )
+        cursor.execute("ROLLBACK TO SAVEPOINT deferred_check")
+
+
+def message_table_indexes() -> dict:
     with connection.cursor() as cursor:
         found = connection.introspection.get_constraints(cursor, Message._meta.db_table)
     return {
@@ -280,20 +307,53 @@ def message_table_constraints() -> dict:
 
 
 @pytest.mark.django_db
-def test_a_load_into_an_empty_message_table_puts_back_every_index_and_key():
-    before = message_table_constraints()
-    assert any(c[3] for c in before.values())  # foreign keys are there to be put back
-    assert len([c for c in before.values() if c[2]]) >= 4
+def test_an_empty_message_table_gets_every_index_back_after_a_load_or_a_failure():
+    before = message_table_indexes()
+    assert len([c for c in before.values() if c[2] and not c[1]]) >= 5  # indexes to rebuild
     run(EXAMPLE)
-    assert message_table_constraints() == before
-    with pytest.raises(ExchangeError):
-        run_on_empty_then_fail()
-    assert message_table_constraints() == before
-
-
-def run_on_empty_then_fail() -> None:
+    assert message_table_indexes() == before
     wipe()
-    run([*EXAMPLE, '{"type": "message", "id": "bad"}'])
+    with pytest.raises(ExchangeError):
+        run([*EXAMPLE, '{"type": "message", "id": "bad"}'])
+    assert message_table_indexes() == before
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_an_initial_load_stores_the_same_and_puts_every_key_back():
+    before = message_table_indexes()
+    assert any(c[3] for c in before.values())  # foreign keys to put back
+    import_activity(io.BytesIO(("\n".join(EXAMPLE) + "\n").encode()), initial_load=True)
+    loaded, loaded_report = snapshot(), report()
+    assert message_table_indexes() == before
+    wipe()
+    run(EXAMPLE)
+    assert (snapshot(), report()) == (loaded, loaded_report)
+
+
+@pytest.mark.django_db
+def test_an_initial_load_is_refused_where_messages_exist_and_a_failed_one_keeps_the_keys():
+    run(EXAMPLE)
+    with pytest.raises(InitialLoadRefused):
+        import_activity(io.BytesIO(b""), initial_load=True)
+    wipe()
+    before = message_table_indexes()
+    with pytest.raises(ExchangeError):
+        import_activity(
+            io.BytesIO(("\n".join([*EXAMPLE, '{"type": "message"}']) + "\n").encode()),
+            initial_load=True,
+        )
+    assert message_table_indexes() == before
+    assert counts() == dict.fromkeys(counts(), 0)
+
+
+def test_the_import_command_takes_an_initial_load(tmp_path, db):
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(EXAMPLE) + "\n", encoding="utf-8")
+    call_command("import_activity", str(path), "--quiet", "--initial-load")
+    assert Message.objects.count() == 25
+    with pytest.raises(CommandError, match="только в базу без сообщений"):
+        call_command("import_activity", str(path), "--quiet", "--initial-load")
 
 
 def test_seen_message_ids_never_forget_and_rarely_imagine():

@@ -59,11 +59,20 @@ def refresh_held(call_ids: Iterable[int]) -> None:
         Call.objects.filter(pk__in=batch).update(held_at=first_held_moment())
 
 
-@transaction.atomic
-def add_stays(stays: list[CallParticipation]) -> None:
-    """Write stays from a history (import) in bulk; their calls' held moments follow."""
-    insert_models(CallParticipation, stays)
-    refresh_held(stay.call_id for stay in stays)
+class StaysFromHistory:
+    """Stays of a history (an import) written in batches; the held moments of their calls
+    are stored once, by `finish()`, in the same transaction, instead of after every batch."""
+
+    def __init__(self) -> None:
+        self.calls: set[int] = set()
+
+    def add(self, stays: list[CallParticipation]) -> None:
+        insert_models(CallParticipation, stays)
+        self.calls.update(stay.call_id for stay in stays)
+
+    def finish(self) -> None:
+        refresh_held(self.calls)
+        self.calls = set()
 
 
 def call_group(call_id: int) -> str:

@@ -24,13 +24,15 @@ from parta.accounts.models import Person, RoleGrant
 from parta.accounts.services import RoleGrantConflict, import_role_grants, record_audit
 from parta.bulk import (
     RowsBehind,
+    indexes_built_after_load,
     insert_models,
     insert_rows,
-    load_into_empty_table,
+    keys_checked_after_load,
+    keys_checked_as_rows_go_in,
     time_adapter,
 )
 from parta.calls.models import Call, CallParticipation
-from parta.calls.services import add_stays
+from parta.calls.services import StaysFromHistory
 from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.monitoring.exchange.reader import (
     RECORD_TYPES,
@@ -218,6 +220,7 @@ class _Importer:
         self.unusable_password = make_password(None)
         self.adapt_time = time_adapter(connections[router.db_for_write(Message)])
         self.failed_writing = False
+        self.stays = StaysFromHistory()
         # Messages go in behind the reading of the next batch; wait() before any other query.
         self.messages_behind = RowsBehind(Message)
         # Set at the first batch of messages when no stored message has an external id:
@@ -554,6 +557,7 @@ class _Importer:
         for type_name in RECORD_TYPES:
             self.flush(type_name)
         self.messages_behind.wait()
+        self.stays.finish()
         if self.tally:
             add_counts(self.tally)
             self.tally = Counter()
@@ -720,7 +724,7 @@ class _Importer:
                     )
                     % {"where": where},
                 )
-        add_stays(new)
+        self.stays.add(new)
         self.summary.created["call_participant"] += len(new)
         self.summary.unchanged["call_participant"] += len(items) - len(new)
 
@@ -769,14 +773,31 @@ def _bulk_write_settings() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
+class InitialLoadRefused(Exception):
+    """An initial load asked for a database that already holds messages."""
+
+
 def import_activity(
-    lines: Iterable[bytes], *, source: str = "", progress: Callable[[int], object] | None = None
+    lines: Iterable[bytes],
+    *,
+    source: str = "",
+    progress: Callable[[int], object] | None = None,
+    initial_load: bool = False,
 ) -> ImportSummary:
     """Store the history in `lines` (a JSON Lines byte stream), all or nothing.
 
-    Raises ExchangeError naming the first bad line; then nothing is stored.
+    Raises ExchangeError naming the first bad line; then nothing is stored. `initial_load`
+    (a database without messages only) also leaves the message foreign keys out until the
+    end on PostgreSQL: faster, but the whole site waits for the import
+    (bulk.keys_checked_after_load).
     """
-    with _bulk_write_settings(), transaction.atomic(), load_into_empty_table(Message):
+    with (
+        _bulk_write_settings(),
+        transaction.atomic(),
+        indexes_built_after_load(Message),
+        _initial_load(initial_load),
+        keys_checked_as_rows_go_in(Message),
+    ):
         summary = _import(lines, source, progress)
     connection = connections[router.db_for_write(Message)]
     if connection.vendor == "postgresql" and summary.created:
@@ -789,6 +810,19 @@ def import_activity(
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, sorted(tables))))
     return summary
+
+
+@contextmanager
+def _initial_load(asked: bool) -> Iterator[None]:
+    if not asked:
+        yield
+        return
+    if Message.objects.exists():
+        raise InitialLoadRefused(
+            _("Первичная загрузка — только в базу без сообщений; импортируйте без неё.")
+        )
+    with keys_checked_after_load(Message):
+        yield
 
 
 def _import(

@@ -6,7 +6,7 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from parta.monitoring.exchange.importer import import_activity
+from parta.monitoring.exchange.importer import InitialLoadRefused, import_activity
 from parta.monitoring.exchange.reader import ExchangeError
 
 
@@ -19,6 +19,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="файл .jsonl или «-» для стандартного ввода")
         parser.add_argument("--quiet", action="store_true", help="без индикатора хода")
+        parser.add_argument(
+            "--initial-load",
+            action="store_true",
+            help=(
+                "первичная загрузка истории в новую установку (в базе нет сообщений): "
+                "на PostgreSQL внешние ключи сообщений проверяются разом в конце — быстрее, "
+                "но всё приложение ждёт окончания импорта"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["file"]
@@ -43,9 +52,16 @@ class Command(BaseCommand):
                 )
             )
             try:
-                summary = import_activity(stream, source=path, progress=bar.update)
+                summary = import_activity(
+                    stream,
+                    source=path,
+                    progress=bar.update,
+                    initial_load=options["initial_load"],
+                )
             except ExchangeError as exc:
                 raise CommandError(f"{path}: {exc}. Ничего не сохранено.") from exc
+            except InitialLoadRefused as exc:
+                raise CommandError(str(exc)) from exc
         for type_name in sorted(summary.created.keys() | summary.unchanged.keys()):
             self.stdout.write(
                 f"{type_name}: новых {summary.created[type_name]}, "
