@@ -99,26 +99,25 @@ class RowsBehind:
     the database again and at the end; `wait()` raises what the worker raised.
     """
 
-    def __init__(self, model: type[Model]) -> None:
+    def __init__(self, model: type[Model], attnames: Sequence[str]) -> None:
+        self.model, self.attnames = model, attnames
         self.connection = connections[router.db_for_write(model)]
         self._worker: threading.Thread | None = None
         self._error: BaseException | None = None
 
-    def insert(
-        self, model: type[Model], attnames: Sequence[str], rows: list[Sequence[Any]]
-    ) -> None:
+    def insert(self, rows: list[Sequence[Any]]) -> None:
         self.wait()
         self.connection.ensure_connection()
         self._worker = threading.Thread(
-            target=self._insert, args=(model, attnames, rows), name="rows-behind", daemon=True
+            target=self._insert, args=(rows,), name="rows-behind", daemon=True
         )
         # Django refuses a connection used from a thread other than its own unless told.
         self.connection.inc_thread_sharing()
         self._worker.start()
 
-    def _insert(self, model: type[Model], attnames: Sequence[str], rows: list[Any]) -> None:
+    def _insert(self, rows: list[Sequence[Any]]) -> None:
         try:
-            insert_rows(model, attnames, rows, self.connection)
+            insert_rows(self.model, self.attnames, rows, self.connection)
         except BaseException as error:  # raised again in the caller's thread by wait()
             self._error = error
 
@@ -182,17 +181,14 @@ def insert_models(model: type[Model], rows: list[Any]) -> None:
             row.pk = pks[row.external_id]
 
 
-def _deferred_keys(connection: BaseDatabaseWrapper, table: str, *, referring: bool) -> str:
-    """PostgreSQL: the deferred foreign keys of `table` (with `referring`, also those of other
-    tables that refer to it), quoted and joined for SET CONSTRAINTS; empty when none."""
-    where = "conrelid = %s::regclass"
-    if referring:
-        where += " OR confrelid = %s::regclass"
+def _deferred_keys(connection: BaseDatabaseWrapper, which: str, params: list[str]) -> str:
+    """PostgreSQL: names of the foreign keys declared INITIALLY DEFERRED (all of Django's)
+    that match `which`, quoted and joined for SET CONSTRAINTS; empty when none."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable "  # noqa: S608
-            f"AND condeferred AND ({where}) ORDER BY conname",
-            [table, table] if referring else [table],
+            f"AND condeferred AND ({which}) ORDER BY conname",
+            params,
         )
         return ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
 
@@ -211,7 +207,7 @@ def keys_checked_as_rows_go_in(model: type[Model]) -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
-    names = _deferred_keys(connection, model._meta.db_table, referring=False)
+    names = _deferred_keys(connection, "conrelid = %s::regclass", [model._meta.db_table])
     if names:
         with connection.cursor() as cursor:
             cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
@@ -222,19 +218,16 @@ def keys_checked_as_rows_go_in(model: type[Model]) -> Iterator[None]:
 
 
 @contextmanager
-def indexes_built_after_load(model: type[Model]) -> Iterator[bool]:
+def indexes_built_after_load(model: type[Model]) -> Iterator[None]:
     """Fill an empty table without its secondary indexes and build them at the end, in one
-    sort each, as pg_restore does, instead of keeping them up row by row. Yields whether it
-    did so: a table with rows is left as it is.
+    sort each, as pg_restore does, instead of keeping them up row by row.
 
     Dropping an index locks only this table (exclusively, until the caller's transaction
-    ends), so readers of it wait for the load; an empty table has nothing to read yet.
-    The primary key and the unique constraints stay, for lookups during the load. Inside
-    the caller's transaction on both databases: a rollback restores every index.
+    ends), so readers of it wait for the load: callers use it on an empty table, which has
+    nothing to read yet. The primary key and the unique constraints stay, for lookups
+    during the load. Inside the caller's transaction on both databases: a rollback restores
+    every index.
     """
-    if model._default_manager.exists():
-        yield False
-        return
     connection = connections[router.db_for_write(model)]
     table = model._meta.db_table
     with connection.cursor() as cursor:
@@ -256,11 +249,13 @@ def indexes_built_after_load(model: type[Model]) -> Iterator[bool]:
         indexes = cursor.fetchall()
         for name, _definition in indexes:
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    yield True
+    yield
     # PostgreSQL builds no index on a table with checks still pending in the transaction
     # (rows of it or referring to it written earlier): run those checks now.
     pending = (
-        _deferred_keys(connection, table, referring=True)
+        _deferred_keys(
+            connection, "conrelid = %s::regclass OR confrelid = %s::regclass", [table, table]
+        )
         if connection.vendor == "postgresql"
         else ""
     )
@@ -274,15 +269,10 @@ def indexes_built_after_load(model: type[Model]) -> Iterator[bool]:
 
 
 def _defer_again(connection: BaseDatabaseWrapper) -> None:
-    """Put every constraint declared INITIALLY DEFERRED (all of Django's foreign keys) back
-    to deferred after a SET CONSTRAINTS ALL IMMEDIATE; only those, by name."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT conname FROM pg_constraint WHERE condeferrable AND condeferred "
-            "AND connamespace = current_schema()::regnamespace ORDER BY conname"
-        )
-        names = ", ".join(connection.ops.quote_name(name) for (name,) in cursor.fetchall())
-        if names:
+    """Put Django's foreign keys back to deferred after a SET CONSTRAINTS ALL IMMEDIATE."""
+    names = _deferred_keys(connection, "connamespace = current_schema()::regnamespace", [])
+    if names:
+        with connection.cursor() as cursor:
             cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
 
 

@@ -9,7 +9,7 @@ nothing, so importing the same file twice stores nothing new.
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -222,11 +222,12 @@ class _Importer:
         self.failed_writing = False
         self.stays = StaysFromHistory()
         # Messages go in behind the reading of the next batch; wait() before any other query.
-        self.messages_behind = RowsBehind(Message)
-        # Set at the first batch of messages when no stored message has an external id:
-        # then only ids this import wrote can repeat, and most batches need no query.
-        self.message_ids: _SeenIds | None = None
-        self.message_ids_checked = False
+        self.messages_behind = RowsBehind(Message, _MESSAGE_COLUMNS)
+        # When no stored message has an external id, only ids this import writes can repeat,
+        # and most batches need no query.
+        self.message_ids = (
+            None if Message.objects.filter(external_id__isnull=False).exists() else _SeenIds()
+        )
 
     # Reading ----------------------------------------------------------------------------
 
@@ -593,8 +594,6 @@ class _Importer:
             adapt_time = self.adapt_time
             self._count_messages([item.row for item in new])
             self.messages_behind.insert(
-                Message,
-                _MESSAGE_COLUMNS,
                 [
                     (
                         m.conversation_id,
@@ -631,10 +630,6 @@ class _Importer:
             )
 
     def _maybe_stored_messages(self, items: dict[str, _Item]) -> list[str]:
-        if not self.message_ids_checked:
-            self.message_ids_checked = True
-            if not Message.objects.filter(external_id__isnull=False).exists():
-                self.message_ids = _SeenIds()
         if self.message_ids is None:
             return list(items)
         return self.message_ids.meet(items)
@@ -791,13 +786,17 @@ def import_activity(
     end on PostgreSQL: faster, but the whole site waits for the import
     (bulk.keys_checked_after_load).
     """
-    with (
-        _bulk_write_settings(),
-        transaction.atomic(),
-        indexes_built_after_load(Message),
-        _initial_load(initial_load),
-        keys_checked_as_rows_go_in(Message),
-    ):
+    with _bulk_write_settings(), transaction.atomic(), ExitStack() as load:
+        if Message.objects.exists():
+            if initial_load:
+                raise InitialLoadRefused(
+                    _("Первичная загрузка — только в базу без сообщений; импортируйте без неё.")
+                )
+        else:
+            load.enter_context(indexes_built_after_load(Message))
+            if initial_load:
+                load.enter_context(keys_checked_after_load(Message))
+        load.enter_context(keys_checked_as_rows_go_in(Message))
         summary = _import(lines, source, progress)
     connection = connections[router.db_for_write(Message)]
     if connection.vendor == "postgresql" and summary.created:
@@ -810,19 +809,6 @@ def import_activity(
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, sorted(tables))))
     return summary
-
-
-@contextmanager
-def _initial_load(asked: bool) -> Iterator[None]:
-    if not asked:
-        yield
-        return
-    if Message.objects.exists():
-        raise InitialLoadRefused(
-            _("Первичная загрузка — только в базу без сообщений; импортируйте без неё.")
-        )
-    with keys_checked_after_load(Message):
-        yield
 
 
 def _import(
