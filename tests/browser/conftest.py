@@ -4,6 +4,9 @@ import os
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+
+from tests.realtime.sockets import session_cookie
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,3 +55,12 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def signed_in_page(browser, server: str, person):
+    """A page of its own browser context, signed in as `person` on `server`."""
+    context = browser.new_context(base_url=server, locale="ru-RU")
+    context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(person), "url": server}]
+    )
+    return context.new_page()

@@ -5,7 +5,6 @@ reach ICE «connected»; the call then counts as held in the weekly report."""
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
@@ -15,10 +14,9 @@ from parta.messaging.services import create_conversation
 from parta.monitoring.engine import weekly_report
 from parta.monitoring.scopes import Scope
 from parta.monitoring.weeks import Week
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, signed_in_page
 from tests.factories import make_member
 from tests.realtime.servers import server_env, uvicorn_servers
-from tests.realtime.sockets import session_cookie
 
 pytestmark = [
     pytest.mark.browser,
@@ -58,17 +56,7 @@ def test_two_browsers_connect_media_and_the_call_is_held(school, server, monkeyp
         )
         pages = []
         for person in (teacher, student):
-            context = browser.new_context(base_url=server, locale="ru-RU")
-            context.add_cookies(
-                [
-                    {
-                        "name": settings.SESSION_COOKIE_NAME,
-                        "value": session_cookie(person),
-                        "url": server,
-                    }
-                ]
-            )
-            page = context.new_page()
+            page = signed_in_page(browser, server, person)
             page.goto(f"/calls/{call.pk}/")
             pages.append(page)
         for page in pages:

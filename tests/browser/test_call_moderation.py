@@ -5,17 +5,15 @@ devices against a live uvicorn serving the pages and the signaling WebSocket."""
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connections
 
 from parta.calls.models import Call, CallParticipation
 from parta.calls.services import open_call
 from parta.messaging.services import create_conversation
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, signed_in_page
 from tests.browser.test_call_media import MEDIA_ARGS
 from tests.factories import make_member
 from tests.realtime.servers import server_env, uvicorn_servers
-from tests.realtime.sockets import session_cookie
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,17 +44,7 @@ def test_the_creator_mutes_removes_and_ends_from_the_page(school, server):
         )
         pages = {}
         for who, person in (("teacher", teacher), ("student", student)):
-            context = browser.new_context(base_url=server, locale="ru-RU")
-            context.add_cookies(
-                [
-                    {
-                        "name": settings.SESSION_COOKIE_NAME,
-                        "value": session_cookie(person),
-                        "url": server,
-                    }
-                ]
-            )
-            page = context.new_page()
+            page = signed_in_page(browser, server, person)
             page.on("dialog", lambda dialog: dialog.accept())
             page.goto(f"/calls/{call.pk}/")
             pages[who] = page

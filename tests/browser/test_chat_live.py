@@ -4,13 +4,12 @@ appears on the other's page as it is sent, with no reload (realtime/events.js + 
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from parta.messaging.models import Conversation, Message
 from parta.messaging.services import create_conversation, send_message
+from tests.browser.conftest import signed_in_page
 from tests.factories import make_member
 from tests.realtime.servers import server_env, uvicorn_servers
-from tests.realtime.sockets import session_cookie
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -43,12 +42,7 @@ def test_a_message_appears_live_on_an_open_chat_page(school, tmp_path, monkeypat
             )
             pages = {}
             for person in (teacher, colleague):
-                context = browser.new_context(base_url=server)
-                cookie = session_cookie(person)
-                context.add_cookies(
-                    [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": server}]
-                )
-                page = context.new_page()
+                page = signed_in_page(browser, server, person)
                 page.goto(f"/messages/{chat.pk}/")
                 page.wait_for_selector("text=Коллеги, доброе утро!")
                 pages[person.pk] = page
