@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from parta.accounts.models import ClassEnrolment, Person, Role, RoleGrant
+from parta.accounts.models import ClassEnrolment, ParentLink, Person, Role, RoleGrant
 from parta.structure.models import Organization, SchoolClass
 
 
@@ -151,3 +151,108 @@ def children_of(parent: Person) -> QuerySet[Person]:
 
 def parents_of(child: Person) -> QuerySet[Person]:
     return Person.objects.filter(child_links__child=child)
+
+
+# --- who may see and reach whom inside a school -------------------------------------------
+# Sferum's «безопасный режим», always on here: a student is reached only by the school's
+# teachers and admins, their own parents and their classmates. A school's own roles decide,
+# at the moment of asking; a person of another school is never in the picture.
+
+# The adults of a school who may write to any of its students, and the people whom its
+# students and parents see in its people list.
+STUDENT_FACING_ROLES = frozenset({Role.ADMIN, Role.TEACHER})
+# The school's staff: they see its whole people list, make group chats, and open calls to
+# people from outside (links, guests).
+STAFF_ROLES = frozenset({Role.ADMIN, Role.TEACHER, Role.STAFF})
+
+
+def _family_ids(person: Person, others: Iterable[int]) -> set[int]:
+    """Those of `others` who are the person's parents or children."""
+    ids = list(others)
+    links = ParentLink.objects.filter(
+        Q(parent=person, child_id__in=ids) | Q(child=person, parent_id__in=ids)
+    ).values_list("parent_id", "child_id")
+    return {other for pair in links for other in pair if other != person.pk}
+
+
+def _classmate_ids(student: Person, when: datetime) -> QuerySet[ClassEnrolment]:
+    """Enrolments (student ids) of the class the student belongs to at `when`."""
+    return ClassEnrolment.objects.filter(
+        grants_held_at(when),
+        school_class__in=ClassEnrolment.objects.filter(
+            grants_held_at(when), student=student
+        ).values("school_class_id"),
+    ).values_list("student_id", flat=True)
+
+
+def directly_reachable(
+    person: Person, organization: Organization, candidates: Iterable[int], when: datetime
+) -> set[int]:
+    """Those of `candidates` with whom `person` may open a direct chat in `organization`.
+
+    Both must hold a role there now. A pair with a student in it also needs the other one
+    to be a teacher or admin of the school, the student's parent or child, or a student of
+    the same class: a parent never opens a chat with another family's child, nor a student
+    with another family's parent.
+    """
+    ids = {pk for pk in candidates if pk != person.pk}
+    mine = roles_at(person, organization, when)
+    if not mine or not ids:
+        return set()
+    theirs: dict[int, set[str]] = {}
+    for pk, role in (
+        role_grants_held_at([organization.pk], Role.values, when)
+        .filter(person_id__in=ids)
+        .values_list("person_id", "role")
+    ):
+        theirs.setdefault(pk, set()).add(role)
+    family = _family_ids(person, theirs)
+    classmates = set(_classmate_ids(person, when)) if Role.STUDENT in mine else set()
+
+    def reaches_student(roles: set[str], pk: int) -> bool:
+        # `roles` are of whoever faces a student; `pk` is the other one of the pair.
+        return (
+            bool(roles & STUDENT_FACING_ROLES)
+            or pk in family
+            or (Role.STUDENT in roles and pk in classmates)
+        )
+
+    return {
+        pk
+        for pk, roles in theirs.items()
+        if (Role.STUDENT not in roles or reaches_student(mine, pk))
+        and (Role.STUDENT not in mine or reaches_student(roles, pk))
+    }
+
+
+def may_reach_directly(
+    person: Person, other: Person, organization: Organization, when: datetime
+) -> bool:
+    return other.pk in directly_reachable(person, organization, [other.pk], when)
+
+
+def visible_grants(
+    viewer: Person, organization: Organization, when: datetime
+) -> QuerySet[RoleGrant]:
+    """The role grants held at `when` in `organization` that `viewer` may see in its people
+    list: all of them for the operator and the school's adults at work there; for a parent
+    the teachers and admins and their own children, for a student the teachers and admins,
+    their classmates and their parents. Nobody else's children are listed to families."""
+    grants = role_grants_held_at([organization.pk], Role.values, when)
+    if viewer.is_staff:
+        return grants
+    mine = roles_at(viewer, organization, when)
+    if mine & STAFF_ROLES:
+        return grants
+    if not mine:
+        return grants.none()
+    seen = Q(role__in=STUDENT_FACING_ROLES) | Q(person=viewer)
+    children = ParentLink.objects.filter(parent=viewer).values("child_id")
+    seen |= Q(role=Role.STUDENT, person_id__in=children)
+    if Role.STUDENT in mine:
+        seen |= Q(role=Role.STUDENT, person_id__in=_classmate_ids(viewer, when))
+        seen |= Q(
+            role=Role.PARENT,
+            person_id__in=ParentLink.objects.filter(child=viewer).values("parent_id"),
+        )
+    return grants.filter(seen)

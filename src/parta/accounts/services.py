@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parta.accounts.models import AuditEntry, ClassEnrolment, ParentLink, Person, Role, RoleGrant
-from parta.accounts.selectors import grants_held_at
+from parta.accounts.selectors import grants_held_at, roles_at
+from parta.accounts.signals import left_organization
 from parta.bulk import insert_models
 from parta.structure.models import Organization, SchoolClass
 
@@ -24,7 +25,8 @@ class RoleError(ValidationError):
     """A role change that would break the history: overlap, empty interval, nothing to revoke.
 
     Each carries a `code` (unknown_role, naive_datetime, empty_interval, overlap,
-    nothing_to_revoke, not_started, already_ended) for callers that react by kind.
+    nothing_to_revoke, not_started, already_ended, admin_not_adult) for callers that react
+    by kind.
     """
 
 
@@ -146,6 +148,7 @@ def grant_role(
             },
             code="overlap",
         )
+    _check_admin_is_adult(person, organization, role, start)
     grant = RoleGrant.objects.create(
         person=person,
         organization=organization,
@@ -166,6 +169,27 @@ def grant_role(
         reason=reason,
     )
     return grant
+
+
+# Roles of grown-ups: one of them lets a person who is also a student (a teacher taking
+# evening classes) be an admin.
+ADULT_ROLES = frozenset({Role.TEACHER, Role.STAFF, Role.PARENT})
+
+
+def _check_admin_is_adult(
+    person: Person, organization: Organization, role: str, start: datetime
+) -> None:
+    """A school's admin sees every child's name, phone and chat: never one of its students."""
+    held = roles_at(person, organization, start) | {role}
+    if Role.ADMIN in held and Role.STUDENT in held and not held & ADULT_ROLES:
+        raise RoleError(
+            _(
+                "%(person)s — ученик организации «%(org)s»: администратором школы может быть "
+                "только взрослый (учитель или сотрудник)."
+            )
+            % {"person": person, "org": organization},
+            code="admin_not_adult",
+        )
 
 
 @transaction.atomic
@@ -263,6 +287,8 @@ def _close_grant(
         at=when.isoformat(),
         reason=reason,
     )
+    if when <= now and not roles_at(person, organization, now):
+        left_organization.send(sender=RoleGrant, person=person, organization=organization)
     return grant
 
 

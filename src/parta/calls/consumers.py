@@ -11,6 +11,8 @@ Protocol, JSON both ways. Each connection is one peer with a random id.
            {"type": "peer-left", "peer"}; {"type": "signal", "from", "data"};
            {"type": "state", "peer", "state"}; {"type": "media", ...plan}; {"type": "muted"};
            {"type": "removed"}, {"type": "ended"} (then the socket closes); {"type": "error"}
+Close codes: 4403 refused (or signed out), 4404 no such call, 4408 silent, 4409 removed from
+the call or from its organization, 4410 ended.
 
 Attendance: connecting opens (or joins) the person's stay, the last tab leaving closes it;
 a tab silent for PARTA_CALL_HEARTBEAT_TIMEOUT seconds is closed and its stay ends at its
@@ -37,6 +39,7 @@ from parta.calls.models import Call, CallGuest
 from parta.calls.selectors import call_data, may_join, may_manage, present_count
 from parta.calls.services import call_group
 from parta.calls.sessions import guest_identity, link_hash_for
+from parta.realtime.sessions import sessions_group, signed_in
 
 CLOSE_REFUSED = 4403
 CLOSE_NOT_FOUND = 4404
@@ -73,6 +76,8 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         self.state = {"audio": True, "video": self.media["video"], "screen": False, "hand": False}
         self.group = call_group(self.call.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if self.person is not None:
+            await self.channel_layer.group_add(sessions_group(self.person.pk), self.channel_name)
         await self.send_json(
             {
                 "type": "welcome",
@@ -129,6 +134,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         except PermissionDenied:
             return CLOSE_REFUSED
         self.call, self.person = call, person
+        self.session_key = getattr(session, "session_key", None)
         self.moderator = person is not None and may_manage(person, call, now)
         self.ice_servers = ice_servers(identity, now)
         self.media = media_backend().plan(call, present_count(call)).as_dict()
@@ -156,6 +162,10 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             self.watchdog.cancel()
         if record:
             await database_sync_to_async(self._record_leave)(at)
+        if self.person is not None:
+            await self.channel_layer.group_discard(
+                sessions_group(self.person.pk), self.channel_name
+            )
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.channel_layer.group_send(
@@ -202,12 +212,20 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             await self._error(_("Неизвестное сообщение."))
 
     async def _heartbeat(self) -> None:
+        if not await database_sync_to_async(self._still_signed_in)():
+            # The close message of a sign-out was lost: the session is read again here.
+            await self._finish(timezone.now())
+            await self.close(code=CLOSE_REFUSED)
+            return
         try:
             await database_sync_to_async(self._record_heartbeat)()
         except (ValidationError, PermissionDenied):
             # Swept, then the call ended or the person was removed meanwhile.
             await self._finish(timezone.now(), record=False)
             await self.close(code=CLOSE_ENDED)
+
+    def _still_signed_in(self) -> bool:
+        return self.person is None or signed_in(self.session_key, self.person.pk)
 
     def _record_heartbeat(self) -> None:
         if self.person is not None:
@@ -341,6 +359,21 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ended"})
         await self._finish(timezone.now(), record=False)
         await self.close(code=CLOSE_ENDED)
+
+    async def sessions_close(self, message: dict[str, Any]) -> None:
+        """This browser session signed out, or the person left the call's organization."""
+        if self.finished:
+            return
+        if message["session_key"] is not None:
+            if message["session_key"] != self.session_key:
+                return  # another browser of the person signed out
+            code = CLOSE_REFUSED
+        elif message["organization_id"] in (None, self.call.organization_id):
+            code = CLOSE_REMOVED
+        else:
+            return
+        await self._finish(timezone.now())
+        await self.close(code=code)
 
     async def _close_when_silent(self) -> None:
         loop = asyncio.get_running_loop()

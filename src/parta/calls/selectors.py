@@ -9,10 +9,11 @@ from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 
 from parta.accounts.models import Person, Role
-from parta.accounts.selectors import roles_at
+from parta.accounts.selectors import STAFF_ROLES, roles_at
 from parta.calls.models import Call, CallGuest, CallParticipation
 from parta.messaging.models import Conversation
 from parta.messaging.selectors import membership
+from parta.structure.models import Organization
 
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -69,6 +70,12 @@ def may_manage(person: Person, call: Call, when: datetime) -> bool:
     return call.created_by_id == person.pk or Role.ADMIN in roles_at(
         person, call.organization, when
     )
+
+
+def may_open_to_outsiders(person: Person, organization: Organization, when: datetime) -> bool:
+    """Invite links and anonymous guests are for the school's staff to open: a call that a
+    student or a parent starts stays among the members of its conversation."""
+    return bool(roles_at(person, organization, when) & STAFF_ROLES)
 
 
 def is_removed(call: Call, person: Person) -> bool:

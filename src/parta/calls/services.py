@@ -33,6 +33,7 @@ from parta.calls.selectors import (
     guest_refused,
     is_removed,
     may_manage,
+    may_open_to_outsiders,
 )
 from parta.calls.tokens import new_token, token_hash
 from parta.messaging.models import Conversation
@@ -116,6 +117,8 @@ def start_call(
         raise PermissionDenied(_("Начать звонок могут только участники организации."))
     if len(title.strip()) > MAX_TITLE_LENGTH:
         raise ValidationError(_("Тема звонка длиннее %(n)s знаков.") % {"n": MAX_TITLE_LENGTH})
+    if allow_anonymous:
+        _require_opener(creator, organization, moment)
     call = Call.objects.create(
         organization=organization,
         conversation=conversation,
@@ -160,6 +163,8 @@ def open_call(
         running = active_call(conversation)
         if running is not None and is_member(creator, conversation):
             return OpenedCall(running, None, created=False)
+    if with_link or conversation is None:
+        _require_opener(creator, organization, moment)
     call = start_call(
         creator,
         organization,
@@ -183,6 +188,16 @@ def _new_link(call: Call) -> str:
     return token
 
 
+def _require_opener(person: Person, organization: Organization, moment: datetime) -> None:
+    if not may_open_to_outsiders(person, organization, moment):
+        raise PermissionDenied(
+            _(
+                "Звонок по ссылке и с гостями могут открыть только учителя, сотрудники и "
+                "администраторы школы."
+            )
+        )
+
+
 def _require_manager(call: Call, person: Person, moment: datetime) -> None:
     if not may_manage(person, call, moment):
         raise PermissionDenied(_("Это могут только создатель звонка и администраторы школы."))
@@ -193,6 +208,7 @@ def create_link(call: Call, *, by: Person, at: datetime | None = None) -> str:
     """A new invite link for people outside the conversation; the previous one stops working."""
     moment = at or timezone.now()
     _require_manager(call, by, moment)
+    _require_opener(by, call.organization, moment)
     if call.ended_at is not None:
         raise ValidationError(_("Звонок уже завершён."))
     return _new_link(call)
@@ -201,7 +217,10 @@ def create_link(call: Call, *, by: Person, at: datetime | None = None) -> str:
 @transaction.atomic
 def set_anonymous(call: Call, allowed: bool, *, by: Person, at: datetime | None = None) -> Call:
     """Let people who are not signed in join by the link (with a name they type), or stop."""
-    _require_manager(call, by, at or timezone.now())
+    moment = at or timezone.now()
+    _require_manager(call, by, moment)
+    if allowed:
+        _require_opener(by, call.organization, moment)
     call.allow_anonymous = allowed
     call.save(update_fields=["allow_anonymous"])
     return call

@@ -40,7 +40,13 @@ class StandaloneCallForm(forms.Form):
 
     def __init__(self, person: Person, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        orgs = current_memberships(person, timezone.now())
+        now = timezone.now()
+        # A call outside any conversation always has a link: only the staff may open one.
+        orgs = [
+            org
+            for org in current_memberships(person, now)
+            if selectors.may_open_to_outsiders(person, org, now)
+        ]
         self.fields["organization"].queryset = Organization.objects.filter(  # type: ignore[attr-defined]
             pk__in=[org.pk for org in orgs]
         )
@@ -184,7 +190,13 @@ def call_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "calls/call.html",
-        {"call": call, "config": config, "in_conversation": in_conversation},
+        {
+            "call": call,
+            "config": config,
+            "in_conversation": in_conversation,
+            "may_open": person is not None
+            and selectors.may_open_to_outsiders(person, call.organization, now),
+        },
     )
 
 

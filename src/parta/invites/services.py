@@ -158,6 +158,18 @@ def create_invite(
         )
     if max_uses is not None and max_uses < 1:
         raise ValidationError(_("Число использований — не меньше 1 (или без ограничения)."))
+    approval = role in APPROVAL_BY_DEFAULT if needs_approval is None else needs_approval
+    if role == Role.PARENT and not approval:
+        # Whoever holds such a link becomes this child's parent: one link, one parent.
+        if max_uses not in (None, 1):
+            raise ValidationError(
+                _(
+                    "Ссылка для родителей без подтверждения — одноразовая: сделайте по ссылке "
+                    "каждому родителю или включите подтверждение."
+                ),
+                code="parent_link_single_use",
+            )
+        max_uses = 1
     token = tokens.new_token()
     link = InviteLink.objects.create(
         organization=organization,
@@ -166,7 +178,7 @@ def create_invite(
         child=child,
         token_hash=tokens.token_hash(token),
         token_hint=token[-4:],
-        needs_approval=role in APPROVAL_BY_DEFAULT if needs_approval is None else needs_approval,
+        needs_approval=approval,
         max_uses=max_uses,
         expires_at=now + timedelta(days=expires_in_days),
         created_by=actor,

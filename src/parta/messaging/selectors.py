@@ -17,11 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from parta.accounts.models import Person, Role, RoleGrant
-from parta.accounts.selectors import grants_held_at, roles_at
+from parta.accounts.selectors import STAFF_ROLES, grants_held_at, roles_at
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
-
-# Roles that make a person one of the school's staff (staff chats, the staff channel).
-STAFF_ROLES = frozenset({Role.ADMIN, Role.TEACHER, Role.STAFF})
 
 
 def membership(person: Person, conversation: Conversation) -> ConversationMember | None:

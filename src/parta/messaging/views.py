@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from parta.accounts.models import Person
-from parta.accounts.selectors import current_memberships
+from parta.accounts.selectors import current_memberships, directly_reachable
 from parta.messaging import letters, selectors, services
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.realtime.selectors import last_seq
@@ -104,10 +104,19 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         services.mark_read(person, conversation, page[-1].pk)
     now = timezone.now()
     member = selectors.membership(person, conversation)
-    members = (
+    members = list(
         ConversationMember.objects.filter(conversation=conversation, left_at__isnull=True)
         .select_related("person")
         .order_by("person__surname", "person__name")
+    )
+    direct = conversation.purpose == Conversation.Purpose.DIRECT
+    # «Написать лично» only beside those the person may write to in private.
+    reachable = (
+        set()
+        if direct
+        else directly_reachable(
+            person, conversation.organization, [m.person_id for m in members], now
+        )
     )
     return render(
         request,
@@ -122,7 +131,8 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_post": selectors.may_post(person, conversation, now),
             "may_moderate": selectors.may_moderate(person, conversation, now),
             "idempotency_key": uuid.uuid4().hex,
-            "direct": conversation.purpose == Conversation.Purpose.DIRECT,
+            "direct": direct,
+            "reachable": reachable,
             "chat_strings": _chat_strings(),
             # Live events resume from the last one that existed when this page was drawn.
             "events_after": last_seq(person),

@@ -4,6 +4,8 @@ Protocol, JSON both ways:
   client → {"type": "resume", "after": N or null}   (or ?after=N in the URL), {"type": "ping"}
   server → {"type": "event", "seq", "kind", "payload", "at"}, {"type": "ready", "seq"} after
            each resume, {"type": "resync", "seq"}, {"type": "pong"}, {"type": "error", "detail"}
+Close codes: 4401 not signed in (or signed out: the page stops), 4408 silent, 4412 the person
+left an organization (the page reconnects, so what it is owed is decided afresh).
 """
 
 import asyncio
@@ -17,9 +19,11 @@ from django.utils.translation import gettext as _
 
 from parta.realtime.selectors import catch_up
 from parta.realtime.services import person_group
+from parta.realtime.sessions import sessions_group, signed_in
 
 NOT_SIGNED_IN = 4401
 GONE_SILENT = 4408
+LEFT_ORGANIZATION = 4412
 # The page pings every 25 s; after three missed pings the connection is taken for dead.
 SILENCE_LIMIT = 75.0
 
@@ -45,6 +49,8 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
 
     group: str | None = None
     watchdog: asyncio.Task[None] | None = None
+    # Set once the socket is being closed: nothing more is delivered on it.
+    closing = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -58,8 +64,10 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
         self.last_sent: int | None = None
         self.waiting: list[dict[str, Any]] = []
         self.heard_at = asyncio.get_running_loop().time()
+        self.session_key = self.scope["session"].session_key
         self.group = person_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(sessions_group(user.pk), self.channel_name)
         self.watchdog = asyncio.create_task(self._close_when_silent())
         query = parse_qs(self.scope.get("query_string", b"").decode())
         if "after" in query:
@@ -70,6 +78,7 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
             self.watchdog.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(sessions_group(self.person.pk), self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
@@ -80,9 +89,15 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self.closing:
+            return
         self.heard_at = asyncio.get_running_loop().time()
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "ping":
+            # The close message of a sign-out may have been lost: the session is read again.
+            if not await database_sync_to_async(signed_in)(self.session_key, self.person.pk):
+                await self._close(NOT_SIGNED_IN)
+                return
             # A ping is also a small poll: it recovers a lost event that nothing followed.
             if self.last_sent is not None:
                 await self._catch_up(self.last_sent)
@@ -95,6 +110,8 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
     async def person_event(self, message: dict[str, Any]) -> None:
         """A live event from the channel layer (services.publish)."""
         event = message["event"]
+        if self.closing:
+            return
         if self.last_sent is None:
             self.waiting.append(event)
         elif event["seq"] == self.last_sent + 1:
@@ -102,6 +119,17 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
             self.last_sent = event["seq"]
         elif event["seq"] > self.last_sent:
             await self._catch_up(self.last_sent)
+
+    async def sessions_close(self, message: dict[str, Any]) -> None:
+        """The person signed out (this browser session or another) or left an organization."""
+        if message["session_key"] is None:
+            await self._close(LEFT_ORGANIZATION)
+        elif message["session_key"] == self.session_key:
+            await self._close(NOT_SIGNED_IN)
+
+    async def _close(self, code: int) -> None:
+        self.closing = True
+        await self.close(code=code)
 
     async def _resume(self, raw_after: object) -> None:
         try:
@@ -131,7 +159,7 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
         while True:
             await asyncio.sleep(SILENCE_LIMIT / 3)
             if loop.time() - self.heard_at > SILENCE_LIMIT:
-                await self.close(code=GONE_SILENT)
+                await self._close(GONE_SILENT)
                 return
 
     async def _error(self, detail: str) -> None:
