@@ -100,9 +100,9 @@ async def test_a_lost_close_message_is_made_up_for_at_the_next_ping(anna):
 async def test_an_expired_session_is_noticed_at_the_next_ping(anna):
     browser = await signed_in_browser(anna)
     communicator = await open_events(browser)
-    await database_sync_to_async(
-        Session.objects.filter(session_key=browser.cookie).update
-    )(expire_date=timezone.now() - timedelta(seconds=1))
+    await database_sync_to_async(Session.objects.filter(session_key=browser.cookie).update)(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
 
     await communicator.send_json_to({"type": "ping"})
     assert await closed_with(communicator) == 4401

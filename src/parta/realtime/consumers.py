@@ -78,7 +78,9 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
             self.watchdog.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.channel_layer.group_discard(sessions_group(self.person.pk), self.channel_name)
+            await self.channel_layer.group_discard(
+                sessions_group(self.person.pk), self.channel_name
+            )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
