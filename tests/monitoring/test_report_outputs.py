@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
 from parta.accounts.services import grant_role
+from parta.monitoring.exports import looks_like_formula
 from parta.monitoring.models import ReportAccess
 from parta.monitoring.services import open_report
 from parta.structure.models import Organization
@@ -249,3 +250,40 @@ def test_authority_staff_role_gives_district_but_teacher_role_does_not(db, examp
     report = open_report(officer, channel="api", week="2026-W47")
     assert [r["id"] for r in report.organizations] == ["s1", "s2"]
     assert example.uo.kind == Organization.Kind.AUTHORITY
+
+
+def test_names_that_look_like_formulas_stay_text_in_xlsx_and_csv(db, tmp_path):
+    district = make_district(make_region("@Красноярский край"), "-Мотыгинский район")
+    school = make_org(district, "=1+1 МБОУ")
+    make_member(school, "teacher", "-Иванов Иван Иванович")
+    call_command(
+        "report", "--week", "2026-W47", "--format", "xlsx", "--output", tmp_path / "w.xlsx"
+    )
+    sheet = load_workbook(tmp_path / "w.xlsx")["2026-W47"]
+    header = [c.value for c in sheet[1]]
+    row = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    for column, name in [
+        ("Организация", "=1+1 МБОУ"),
+        ("Район", "-Мотыгинский район"),
+        ("Регион", "@Красноярский край"),
+    ]:
+        assert (row[column].value, row[column].data_type) == (name, "s")
+    assert (row["Учителей"].value, row["Учителей"].data_type) == (1, "n")
+
+    call_command("report", "--week", "2026-W47", "--format", "csv", "--output", tmp_path / "w.csv")
+    rows = list(csv.reader(io.StringIO((tmp_path / "w.csv").read_text(encoding="utf-8-sig"))))
+    cells = dict(zip(rows[0], rows[1], strict=True))
+    assert (cells["Организация"], cells["Район"], cells["Регион"]) == (
+        "'=1+1 МБОУ",
+        "'-Мотыгинский район",
+        "'@Красноярский край",
+    )
+    assert cells["Учителей"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("value", "formula"),
+    [("=SUM(A1)", True), ("+7", True), ("\tx", True), ("\rx", True), ("МБОУ", False), (-5, False)],
+)
+def test_only_text_is_taken_for_a_formula(value, formula):
+    assert looks_like_formula(value) is formula

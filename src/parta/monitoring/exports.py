@@ -42,6 +42,14 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls_held", "Проведённых звонков", "count"),
 )
 TOTAL_LABEL = "Итого"
+# A spreadsheet runs a cell that starts like this as a formula ("CSV injection"): a school
+# named "=HYPERLINK(...)" must stay a name in the file a district opens in Excel.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value: Any) -> bool:
+    """Text a spreadsheet would evaluate; the writers store it as plain text."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
 
 
 def report_json(report: WeeklyReport) -> str:
@@ -78,6 +86,8 @@ def _csv_cell(value: Any, kind: str) -> str:
         return "да" if value else "нет"
     if kind == "pct":
         return f"{value:.1f}"
+    if kind == "text" and looks_like_formula(value):
+        return "'" + value  # the usual neutralisation: Excel shows the text, runs nothing
     return str(value)
 
 
@@ -125,6 +135,11 @@ def report_xlsx(report: WeeklyReport) -> bytes:
             else:
                 cells.append(value)
         sheet.append(cells)
+        for cell in sheet[sheet.max_row]:
+            if looks_like_formula(cell.value):
+                # openpyxl would store "=..." as a formula; quotePrefix keeps it text on edit.
+                cell.data_type = "s"
+                cell.quotePrefix = True
     for index, kind in enumerate(kinds, start=1):
         letter = get_column_letter(index)
         for cell in sheet[letter][1:]:
