@@ -11,7 +11,7 @@ class WeeklyMessageTally(models.Model):
     Kept up to date inside the transaction that stores the messages (monitoring.tallies),
     so the region report does not rescan millions of messages. It counts every
     message whatever the author's role; the engine applies the role rules.
-    `parta check-tallies` and the tests prove it equals a recount.
+    `parta check-counts` and the tests prove it equals a recount.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")

@@ -6,8 +6,7 @@ from datetime import date
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from parta.bulk import insert_models
 from parta.messaging.models import Message
@@ -50,20 +49,32 @@ def count_messages(
     return counts
 
 
+def _upsert(key: TallyKey, n: int) -> None:
+    """The live path, one message: one statement that adds to the row or makes it. An update
+    followed by a create lost a race on PostgreSQL: two first messages of a week by one
+    person at once both found no row, and the second insert broke the unique key (the send
+    failed). ON CONFLICT waits for the other transaction and adds to its row."""
+    quote = connection.ops.quote_name
+    table = quote(WeeklyMessageTally._meta.db_table)
+    columns = ("organization_id", "person_id", "week_monday", "messages")
+    target = ", ".join(quote(c) for c in ("organization_id", "week_monday", "person_id"))
+    messages = quote("messages")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 - names only
+            f"VALUES (%s, %s, %s, %s) ON CONFLICT ({target}) "
+            f"DO UPDATE SET {messages} = {table}.{messages} + excluded.{messages}",
+            [key[0], key[1], connection.ops.adapt_datefield_value(key[2]), n],
+        )
+
+
 @transaction.atomic
 def add_counts(counts: Counter[TallyKey]) -> None:
     if not counts:
         return
     if len(counts) == 1:
-        # The live path: one message, one row; an atomic increment needs no lock.
-        (((org_id, person_id, monday), n),) = counts.items()
-        updated = WeeklyMessageTally.objects.filter(
-            organization_id=org_id, person_id=person_id, week_monday=monday
-        ).update(messages=F("messages") + n)
-        if not updated:
-            WeeklyMessageTally.objects.create(
-                organization_id=org_id, person_id=person_id, week_monday=monday, messages=n
-            )
+        ((key, n),) = counts.items()
+        _upsert(key, n)
         return
     mondays = {key[2] for key in counts}
     org_ids = sorted({key[0] for key in counts})
