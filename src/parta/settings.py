@@ -107,11 +107,15 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis with receives that outlast no read timeout and a pool that
+            # waits instead of failing (parta/realtime/layers.py says why).
+            "BACKEND": "parta.realtime.layers.RedisChannelLayer",
             # The prefix keeps two instances sharing one Redis apart (like the cache's).
             "CONFIG": {
                 "hosts": [REDIS_URL],
                 "prefix": os.environ.get("PARTA_CHANNELS_PREFIX", "parta"),
+                "socket_timeout": float(os.environ.get("PARTA_REDIS_SOCKET_TIMEOUT", "15")),
+                "max_connections": int(os.environ.get("PARTA_REDIS_MAX_CONNECTIONS", "100")),
             },
         }
     }

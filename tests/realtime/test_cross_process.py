@@ -39,7 +39,7 @@ def shared_redis(transactional_db, settings, tmp_path):
     prefix = f"parta-test-{uuid.uuid4().hex[:12]}"
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "parta.realtime.layers.RedisChannelLayer",
             "CONFIG": {"hosts": [redis_url], "prefix": prefix},
         }
     }

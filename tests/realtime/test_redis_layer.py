@@ -1,0 +1,99 @@
+"""On the Redis channel layer a live socket outlasts any silence, and thousands of sockets
+joining and leaving at once raise nothing."""
+
+import asyncio
+import os
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from redis.exceptions import MaxConnectionsError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from parta.realtime.layers import RedisChannelLayer
+from parta.realtime.services import publish
+from tests.factories import make_person
+from tests.realtime.sockets import open_socket
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+READ_TIMEOUT = 1.0  # the client's socket read timeout in these tests (15 s in production)
+
+
+@pytest.fixture
+def redis_layer(settings):
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url:
+        pytest.skip("the Redis channel layer needs a real Redis: set REDIS_URL")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "parta.realtime.layers.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [redis_url],
+                "prefix": f"parta-test-{uuid.uuid4().hex[:12]}",
+                "socket_timeout": READ_TIMEOUT,
+                "max_connections": 10,
+            },
+        }
+    }
+    return redis_url
+
+
+async def test_a_socket_keeps_receiving_after_a_silence_longer_than_the_read_timeout(
+    redis_layer,
+):
+    anna = await database_sync_to_async(make_person)("Иванова Анна")
+    communicator = await open_socket(anna, "/ws/events/?after=0")
+    assert await communicator.receive_json_from(timeout=3) == {"type": "ready", "seq": 0}
+    # The silence under test: three read timeouts with nothing on the socket's channel.
+    # (Not a wait for an event; with the library's own pool the receive died within one.)
+    await asyncio.sleep(3 * READ_TIMEOUT)
+    assert await communicator.receive_nothing(timeout=0.1)
+    await database_sync_to_async(publish)([anna.pk], "message.new", {"text": "после тишины"})
+    event = await communicator.receive_json_from(timeout=3)
+    assert (event["seq"], event["payload"]) == (1, {"text": "после тишины"})
+    await communicator.disconnect()
+
+
+async def test_the_library_layer_alone_loses_an_idle_receive(redis_layer):
+    """What the subclass fixes: channels_redis' 5 s pop against a shorter read timeout."""
+    from channels_redis.core import RedisChannelLayer as LibraryLayer
+
+    layer = LibraryLayer(hosts=[{"address": redis_layer, "socket_timeout": READ_TIMEOUT}])
+    channel = await layer.new_channel()
+    with pytest.raises(RedisTimeoutError):
+        await layer.receive(channel)
+    await layer.close_pools()
+
+
+def _layers(redis_url: str, max_connections: int):
+    """Parta's layer and the library's own, each allowed `max_connections` at once."""
+    from channels_redis.core import RedisChannelLayer as LibraryLayer
+
+    prefix = f"parta-test-{uuid.uuid4().hex[:12]}"
+    ours = RedisChannelLayer(hosts=[redis_url], prefix=prefix, max_connections=max_connections)
+    library = LibraryLayer(
+        hosts=[{"address": redis_url, "max_connections": max_connections}], prefix=prefix
+    )
+    return ours, library
+
+
+async def _join_and_leave(layer, names: list[str]) -> None:
+    await asyncio.gather(*(layer.group_add("school", name) for name in names))
+    await asyncio.gather(*(layer.group_discard("school", name) for name in names))
+
+
+async def test_many_sockets_joining_and_leaving_at_once_wait_for_a_connection(redis_layer):
+    ours, library = _layers(redis_layer, max_connections=10)
+    names = [f"specific.{uuid.uuid4().hex}!x" for _ in range(500)]
+    # The library's pool refuses the 11th command in flight...
+    with pytest.raises(MaxConnectionsError):
+        await _join_and_leave(library, names)
+    # ...Parta's lends the 10 connections in turn: all 500 join, then all leave.
+    await asyncio.gather(*(ours.group_add("school", name) for name in names))
+    redis = ours.connection(0)
+    assert await redis.zcard(ours._group_key("school")) == 500
+    await asyncio.gather(*(ours.group_discard("school", name) for name in names))
+    assert await redis.zcard(ours._group_key("school")) == 0
+    await ours.close_pools()
+    await library.close_pools()
