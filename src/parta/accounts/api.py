@@ -14,11 +14,11 @@ from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.utils import check_csrf
 
-from parta.accounts.models import Person, Role
+from parta.accounts.models import Person
 from parta.accounts.selectors import (
     current_memberships,
     organizations_visible_to,
-    role_grants_held_at,
+    visible_grants,
 )
 from parta.accounts.signin import SignInError, client_ip, request_code, verify_code
 
@@ -71,6 +71,9 @@ class MeOut(Schema):
 
 
 class MemberOut(Schema):
+    """A person in an organization's people list: never a phone number (admins see phones
+    in the members list of the invites API, the support desk in its own)."""
+
     id: int
     full_name: str
     roles: list[str]
@@ -161,7 +164,9 @@ def me(request: HttpRequest) -> MeOut:
 
 @router.get("/organizations/{organization_id}/people", response=list[MemberOut])
 def organization_people(request: HttpRequest, organization_id: int) -> list[MemberOut]:
-    """People holding a role in the organization now; only for its members and operators."""
+    """People holding a role in the organization now, as far as the caller may see them:
+    a school's adults and operators see everyone; a parent sees the teachers and admins and
+    their own children, a student the teachers and admins, their classmates and parents."""
     assert isinstance(request.user, Person)  # noqa: S101 - SessionAuth lets only people in
     now = timezone.now()
     # An organization the caller may not see answers 404, as if it did not exist.
@@ -170,7 +175,7 @@ def organization_people(request: HttpRequest, organization_id: int) -> list[Memb
     )
     members: dict[int, MemberOut] = {}
     for grant in (
-        role_grants_held_at([organization.pk], Role.values, now)
+        visible_grants(request.user, organization, now)
         .select_related("person")
         .order_by("person__surname", "person__name", "person__patronymic", "person_id", "role")
     ):

@@ -16,7 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parta.accounts.models import Person, Role
-from parta.accounts.selectors import parents_of, roles_at, students_in_class
+from parta.accounts.selectors import (
+    may_reach_directly,
+    parents_of,
+    roles_at,
+    students_in_class,
+)
 from parta.accounts.services import record_audit
 from parta.messaging.attachments import check_size, image_preview, sniff
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
@@ -103,6 +108,26 @@ def _check_new_member(conversation: Conversation, person: Person, moment: dateti
         )
 
 
+def _check_direct_reach(
+    person: Person, other: Person, organization: Organization, moment: datetime
+) -> None:
+    """Only people of the same school now, and a student only with their teachers, admins,
+    parents and classmates (accounts.selectors.directly_reachable)."""
+    if may_reach_directly(person, other, organization, moment):
+        return
+    if not roles_at(other, organization, moment) or not roles_at(person, organization, moment):
+        raise PermissionDenied(
+            _("%(name)s не состоит в организации «%(org)s».")
+            % {"name": other.full_name, "org": organization}
+        )
+    raise PermissionDenied(
+        _(
+            "Личная переписка с учеником — только с его учителями, администрацией школы, "
+            "родителями и одноклассниками."
+        )
+    )
+
+
 @transaction.atomic
 def create_conversation(
     creator: Person,
@@ -145,6 +170,8 @@ def create_conversation(
     people.pop(creator.pk, None)
     if purpose == Conversation.Purpose.DIRECT and len(people) != 1:
         raise ValidationError(_("Личная переписка — ровно с одним человеком."))
+    if purpose == Conversation.Purpose.DIRECT:
+        _check_direct_reach(creator, *people.values(), organization, moment)
     conversation = Conversation.objects.create(
         organization=organization,
         kind=kind,
@@ -180,6 +207,9 @@ def start_direct_chat(
     moment = at or timezone.now()
     if other.pk == person.pk:
         raise ValidationError(_("Нельзя начать переписку с самим собой."))
+    # Checked before an existing chat is reopened too: a chat from an earlier role is no
+    # way back to a child.
+    _check_direct_reach(person, other, organization, moment)
     existing = (
         Conversation.objects.filter(
             organization=organization,
@@ -193,12 +223,6 @@ def start_direct_chat(
     )
     if existing is not None:
         return existing
-    # Only people of the same school at this moment: a student meets no strangers here.
-    if not roles_at(other, organization, moment):
-        raise PermissionDenied(
-            _("%(name)s не состоит в организации «%(org)s».")
-            % {"name": other.full_name, "org": organization}
-        )
     return create_conversation(
         person,
         organization,

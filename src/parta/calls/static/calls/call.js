@@ -99,7 +99,8 @@ async function take(message) {
       moderator = message.moderator;
       iceServers = message.ice_servers;
       applyPlan(message.media);
-      document.getElementById("manage").hidden = !moderator;
+      // Links and guests are for the school's staff: a student's own call stays closed.
+      manage.hidden = !moderator || !manage.dataset.mayOpen;
       send({ type: "state", ...state });
       showButtons();
       break;
