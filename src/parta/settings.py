@@ -160,6 +160,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# How long a sign-in lasts, in seconds (14 days by default). «Чужой компьютер» at sign-in
+# makes that session end when the browser closes instead (and after this age at the latest).
+PARTA_SESSION_AGE = int(os.environ.get("PARTA_SESSION_AGE", str(14 * 24 * 60 * 60)))
+SESSION_COOKIE_AGE = PARTA_SESSION_AGE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -185,6 +189,9 @@ PARTA_SIGNIN_IP_WINDOW = int(os.environ.get("PARTA_SIGNIN_IP_WINDOW", "3600"))
 # Behind a reverse proxy, REMOTE_ADDR is the proxy: set this so the client address is
 # taken from the last X-Forwarded-For entry (the one the proxy appended).
 PARTA_SIGNIN_TRUST_X_FORWARDED_FOR = _env_bool("PARTA_SIGNIN_TRUST_X_FORWARDED_FOR")
+# Sign-in codes go only to numbers of these countries (ISO 3166 codes, comma-separated;
+# e.g. "RU,KZ,BY"), so nobody can run up an SMS bill to numbers abroad.
+PARTA_SIGNIN_COUNTRIES = [code.upper() for code in _env_list("PARTA_SIGNIN_COUNTRIES", "RU")]
 
 # Attachments in chats: the largest file accepted (bytes) and the longer side of the
 # JPEG preview made for images (pixels), so slow links load the small one first.

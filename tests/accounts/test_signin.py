@@ -1,10 +1,15 @@
 import logging
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from parta.accounts import sms
 from parta.accounts.models import AuditEntry, Person, Role, RoleGrant, SignInCode
@@ -98,15 +103,81 @@ def test_expired_code_is_refused(person, sms_outbox):
     assert verify_code(PHONE, code, IP, now=late - timedelta(seconds=1)) == person
 
 
-def test_new_request_supersedes_the_old_code(person, sms_outbox):
-    request_code(PHONE, IP)
-    first = last_code(sms_outbox, PHONE)
-    request_code(PHONE, IP)
-    second = last_code(sms_outbox, PHONE)
+def wrong_for(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+def test_a_second_request_resends_the_same_code_with_its_expiry_and_tries(person, sms_outbox):
+    start = timezone.now()
+    first = request_code(PHONE, IP, now=start)
+    code = last_code(sms_outbox, PHONE)
+    for left in (4, 3):
+        assert refused(verify_code, PHONE, wrong_for(code), IP).attempts_left == left
+
+    again = request_code(PHONE, IP, now=start + timedelta(minutes=2))
+
+    assert [message.phone for message in sms_outbox] == [PHONE, PHONE]
+    assert last_code(sms_outbox, PHONE) == code
+    assert (again.pk, again.expires_at) == (first.pk, start + timedelta(minutes=5))
+    assert SignInCode.objects.get().attempts == 2
+    # Asking again gave no extra tries: the third wrong one leaves two.
+    assert refused(verify_code, PHONE, wrong_for(code), IP).attempts_left == 2
+    assert verify_code(PHONE, code, IP) == person
+
+
+def test_the_code_kept_for_resending_is_not_in_the_cache_in_the_clear(person, sms_outbox):
+    sent = request_code(PHONE, IP)
+    code = last_code(sms_outbox, PHONE)
+    kept = cache.get(f"parta:signin:resend:{sent.pk}")
+    assert isinstance(kept, int)
+    assert kept != int(code)
+
+
+def test_after_expiry_a_request_makes_a_new_code(person, sms_outbox):
+    start = timezone.now()
+    first = request_code(PHONE, IP, now=start)
+    old = last_code(sms_outbox, PHONE)
+    later = start + timedelta(minutes=5)
+    new = request_code(PHONE, IP, now=later)
+    assert new.pk != first.pk
+    assert new.expires_at == later + timedelta(minutes=5)
     assert SignInCode.objects.filter(phone=PHONE).count() == 1
-    if first != second:
-        assert refused(verify_code, PHONE, first, IP).code == "code_wrong"
-    assert verify_code(PHONE, second, IP) == person
+    code = last_code(sms_outbox, PHONE)
+    if old != code:
+        assert refused(verify_code, PHONE, old, IP, now=later).code == "code_wrong"
+    assert verify_code(PHONE, code, IP, now=later) == person
+
+
+def test_after_the_tries_are_spent_a_request_makes_a_new_code(person, sms_outbox):
+    first = request_code(PHONE, IP)
+    old = last_code(sms_outbox, PHONE)
+    for _ in range(5):
+        refused(verify_code, PHONE, wrong_for(old), IP)
+    new = request_code(PHONE, IP)
+    assert new.pk != first.pk
+    assert SignInCode.objects.get(phone=PHONE).attempts == 0
+    assert verify_code(PHONE, last_code(sms_outbox, PHONE), IP) == person
+
+
+def test_a_cache_that_lost_the_code_means_a_new_one(person, sms_outbox):
+    first = request_code(PHONE, IP)
+    cache.delete(f"parta:signin:resend:{first.pk}")
+    new = request_code(PHONE, IP)
+    assert new.pk != first.pk
+    assert verify_code(PHONE, last_code(sms_outbox, PHONE), IP) == person
+
+
+def test_a_failed_resend_keeps_the_code(person, sms_outbox, monkeypatch):
+    request_code(PHONE, IP)
+    code = last_code(sms_outbox, PHONE)
+
+    def broken(self, phone_e164, text):
+        raise sms.SmsError("gateway down")
+
+    monkeypatch.setattr(sms.LocmemSmsBackend, "send", broken)
+    assert refused(request_code, PHONE, IP).code == "sms_failed"
+    monkeypatch.undo()
+    assert verify_code(PHONE, code, IP) == person
 
 
 def test_no_code_requested(person):
@@ -422,3 +493,161 @@ def test_api_sign_in_needs_csrf_token(db, person, sms_outbox):
     )
     assert response.status_code == 200
     assert len(sms_outbox) == 1
+
+
+# --- countries ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+7 701 123-45-67",  # +7 is shared: this one is Kazakhstan's
+        "+375 29 123-45-67",  # Belarus
+        "+1 415 555-26-71",  # the USA
+    ],
+)
+def test_a_number_abroad_gets_no_code_and_nothing_is_stored(person, sms_outbox, phone):
+    error = refused(request_code, phone, IP)
+    assert error.code == "country_not_allowed"
+    assert error.message == "Коды входа отправляются только на номера этих стран: Россия."
+    assert SignInCode.objects.count() == 0
+    assert sms_outbox == []
+    # Nor was the refused request counted against the sender's address.
+    for n in range(20):
+        request_code(f"+7913555{n:04d}", IP)
+
+
+def test_more_countries_can_be_allowed(db, settings, sms_outbox):
+    settings.PARTA_SIGNIN_COUNTRIES = ["RU", "KZ"]
+    assert request_code("+77011234567", IP).phone == "+77011234567"
+    assert [message.phone for message in sms_outbox] == ["+77011234567"]
+    error = refused(request_code, "+375291234567", IP)
+    assert error.message == (
+        "Коды входа отправляются только на номера этих стран: Россия, Казахстан."
+    )
+
+
+def test_api_and_page_refuse_a_number_abroad_with_a_message(client, db, sms_outbox):
+    response = client.post(
+        "/api/accounts/sign-in/request-code",
+        {"phone": "+77011234567"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "country_not_allowed",
+        "detail": "Коды входа отправляются только на номера этих стран: Россия.",
+        "retry_after": None,
+        "attempts_left": None,
+    }
+    page = client.post(reverse("accounts:sign-in"), {"phone": "+77011234567"})
+    assert page.status_code == 200
+    assert "только на номера этих стран: Россия." in page.content.decode()
+    assert sms_outbox == []
+    assert SignInCode.objects.count() == 0
+
+
+def test_country_names_follow_the_language(db, settings, sms_outbox):
+    settings.PARTA_SIGNIN_COUNTRIES = ["RU", "BY"]
+    with translation.override("en"):
+        error = refused(request_code, "+77011234567", IP)
+    assert error.message == (
+        "Sign-in codes are sent only to numbers of these countries: Russia, Belarus."
+    )
+
+
+# --- how long a sign-in lasts -------------------------------------------------------------
+
+
+def test_session_age_comes_from_parta_session_age_and_is_14_days_by_default():
+    script = "from django.conf import settings; print(settings.SESSION_COOKIE_AGE)"
+
+    def age(**env):
+        environment = {
+            **{name: value for name, value in os.environ.items() if name != "PARTA_SESSION_AGE"},
+            "DJANGO_SETTINGS_MODULE": "parta.settings",
+            "PARTA_ALLOW_DEV_SECRET": "1",
+            **env,
+        }
+        run = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+            [sys.executable, "-c", script], env=environment, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        return int(run.stdout)
+
+    assert age() == 14 * 24 * 60 * 60
+    assert age(PARTA_SESSION_AGE="3600") == 3600
+
+
+def test_a_sign_in_lasts_parta_session_age(client, person, sms_outbox, settings):
+    settings.SESSION_COOKIE_AGE = 3 * 24 * 60 * 60
+    client.post(reverse("accounts:sign-in"), {"phone": PHONE})
+    response = client.post(reverse("accounts:sign-in-code"), {"code": last_code(sms_outbox, PHONE)})
+    assert response.status_code == 302
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == 3 * 24 * 60 * 60
+    assert not client.session.get_expire_at_browser_close()
+
+
+def test_on_a_shared_computer_the_session_ends_with_the_browser(client, person, sms_outbox):
+    client.post(reverse("accounts:sign-in"), {"phone": PHONE})
+    page = client.get(reverse("accounts:sign-in-code")).content.decode()
+    assert "Чужой компьютер" in page
+    assert 'type="checkbox" name="shared_computer"' in page
+
+    response = client.post(
+        reverse("accounts:sign-in-code"),
+        {"code": last_code(sms_outbox, PHONE), "shared_computer": "on"},
+    )
+    assert response.status_code == 302
+    cookie = response.cookies[django_settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == ""
+    assert cookie["expires"] == ""
+    assert client.session.get_expire_at_browser_close()
+    assert client.session["_auth_user_id"] == str(person.pk)
+
+
+@pytest.mark.parametrize("shared_computer", [True, False])
+def test_api_sign_in_on_a_shared_computer(client, person, sms_outbox, shared_computer):
+    client.post(
+        "/api/accounts/sign-in/request-code", {"phone": PHONE}, content_type="application/json"
+    )
+    response = client.post(
+        "/api/accounts/sign-in/verify",
+        {"phone": PHONE, "code": last_code(sms_outbox, PHONE), "shared_computer": shared_computer},
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    cookie = response.cookies[django_settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == ("" if shared_computer else 14 * 24 * 60 * 60)
+    assert client.session.get_expire_at_browser_close() is shared_computer
+
+
+# --- waiting for the next code ------------------------------------------------------------
+
+
+def test_the_page_counts_down_to_the_next_code(client, person, sms_outbox, monkeypatch):
+    start = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: start)
+    for _ in range(3):
+        client.post(reverse("accounts:sign-in"), {"phone": PHONE})
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(seconds=25))
+
+    response = client.post(reverse("accounts:sign-in"), {"phone": PHONE})
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "575"
+    page = response.content.decode()
+    assert "Слишком много запросов кода. Повторите через 10 минут." in page
+    # Without JavaScript the wait is written out; countdown.js makes it tick.
+    assert 'data-retry-after="575"' in page
+    assert "Новый код можно будет запросить через <span data-countdown>9:35</span>." in page
+    assert '<script type="module" src="/static/accounts/countdown.js"></script>' in page
+    assert "<script>" not in page
+    assert len(sms_outbox) == 3
+
+
+def test_an_ordinary_sign_in_page_has_no_countdown(client, db):
+    page = client.get(reverse("accounts:sign-in")).content.decode()
+    assert "data-retry-after" not in page
+    assert "countdown.js" not in page

@@ -5,7 +5,6 @@ header), like every other unsafe call: GET sign-in/csrf hands one out. This stop
 site from signing a visitor in under someone else's number.
 """
 
-from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404
@@ -20,7 +19,13 @@ from parta.accounts.selectors import (
     organizations_visible_to,
     visible_grants,
 )
-from parta.accounts.signin import SignInError, client_ip, request_code, verify_code
+from parta.accounts.signin import (
+    SignInError,
+    client_ip,
+    request_code,
+    start_session,
+    verify_code,
+)
 
 router = Router(tags=["accounts"])
 
@@ -38,6 +43,8 @@ class VerifyIn(Schema):
     phone: str
     code: str
     full_name: str = ""
+    # A shared computer: the session ends when the browser closes («Чужой компьютер»).
+    shared_computer: bool = False
 
 
 class SignInErrorOut(Schema):
@@ -152,7 +159,7 @@ def sign_in_verify(request: HttpRequest, payload: VerifyIn) -> MeOut | Status[Si
         )
     except SignInError as refused:
         return _refused(refused)
-    login(request, person)
+    start_session(request, person, shared_computer=payload.shared_computer)
     return _me(person)
 
 

@@ -25,3 +25,8 @@ class CodeForm(forms.Form):
         max_length=300,
         required=False,
     )
+    shared_computer = forms.BooleanField(
+        label=_("Чужой компьютер"),
+        help_text=_("Выйти из Парты, когда браузер будет закрыт."),
+        required=False,
+    )

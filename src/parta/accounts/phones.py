@@ -3,6 +3,7 @@
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 
@@ -21,3 +22,21 @@ def normalize_phone(raw: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(_("Такого номера телефона не бывает."), code="phone_invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def country_of(phone_e164: str) -> str | None:
+    """The country (ISO 3166 code) of a normalised number. +7 is shared: +7 7xx is KZ."""
+    region: str | None = phonenumbers.region_code_for_number(phonenumbers.parse(phone_e164))
+    return region
+
+
+def country_name(region: str) -> str:
+    """«Россия» for RU, in the current language; the code itself for one phonenumbers lacks."""
+    # Imported here, for the rare refusal that names countries: it takes a second to load.
+    from phonenumbers import geocoder
+
+    # phonenumbers names a country only through a number of it.
+    example = phonenumbers.example_number(region)
+    language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    name: str = geocoder.country_name_for_number(example, language) if example else ""
+    return name or region

@@ -3,8 +3,12 @@
 Rules (numbers in settings, PARTA_SIGNIN_*):
 - a code lives PARTA_SIGNIN_CODE_TTL seconds (5 min) and is stored only as an HMAC keyed
   with SECRET_KEY, so the database never holds a usable code;
-- a new request supersedes the earlier code for that phone;
-- PARTA_SIGNIN_MAX_ATTEMPTS (5) wrong tries burn the code;
+- codes go only to numbers of the countries in PARTA_SIGNIN_COUNTRIES (RU), so nobody can run
+  up an SMS bill abroad; any other number is refused before anything is stored or sent;
+- a request while the phone's code is still valid re-sends that same code, with its expiry
+  and its count of wrong tries unchanged (a lost or slow SMS costs nothing; asking again
+  gives no extra tries); after expiry or PARTA_SIGNIN_MAX_ATTEMPTS (5) wrong tries, which
+  burn the code, a request makes a new one;
 - sending is rate-limited per phone (3 per 10 min) and per client IP (20 per hour), in the
   cache, as a sliding window;
 - a code is sent to any valid number, so the form does not reveal who is registered. Only
@@ -24,6 +28,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import login
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -34,7 +40,7 @@ from django.utils.translation import ngettext
 
 from parta import ratelimit
 from parta.accounts.models import Person, Role, SignInCode
-from parta.accounts.phones import normalize_phone
+from parta.accounts.phones import country_name, country_of, normalize_phone
 from parta.accounts.selectors import role_history
 from parta.accounts.services import RoleError, create_person, grant_role, record_audit
 from parta.accounts.sms import SmsError, get_sms_backend
@@ -84,8 +90,76 @@ def _normalize(phone: str) -> str:
         raise SignInError("phone_invalid", exc.messages[0]) from exc
 
 
+def _check_country(phone: str) -> None:
+    allowed = settings.PARTA_SIGNIN_COUNTRIES
+    if country_of(phone) not in allowed:
+        raise SignInError(
+            "country_not_allowed",
+            _("Коды входа отправляются только на номера этих стран: %(countries)s.")
+            % {"countries": ", ".join(country_name(region) for region in allowed)},
+        )
+
+
 def _code_hash(phone: str, code: str) -> str:
     return salted_hmac("parta.accounts.signin", f"{phone}:{code}", algorithm="sha256").hexdigest()
+
+
+# Re-sending the same code needs the code itself, while the database keeps only its HMAC.
+# It is kept in the cache (which already counts the sign-in limits) only until the code
+# expires, and even there not in the clear: added modulo 10^6 to a pad, an HMAC (keyed with
+# SECRET_KEY) of the row's phone, id and creation moment. Each row has its own pad, so this is
+# a one-time pad: a copy of the cache, even with the database, tells nothing of a code without
+# SECRET_KEY. (Signing, django.core.signing, would not hide it.) A cache that lost the entry
+# (restarted) means a new code, as before.
+def _resend_key(sign_in_code: SignInCode) -> str:
+    return f"parta:signin:resend:{sign_in_code.pk}"
+
+
+def _pad(sign_in_code: SignInCode) -> int:
+    pad = salted_hmac(
+        "parta.accounts.signin.resend",
+        f"{sign_in_code.phone}:{sign_in_code.pk}:{sign_in_code.created_at.isoformat()}",
+        algorithm="sha256",
+    )
+    return int(pad.hexdigest(), 16) % 10**CODE_DIGITS
+
+
+def _keep_for_resend(sign_in_code: SignInCode, code: str, now: datetime) -> None:
+    cache.set(
+        _resend_key(sign_in_code),
+        (int(code) + _pad(sign_in_code)) % 10**CODE_DIGITS,
+        timeout=math.ceil((sign_in_code.expires_at - now).total_seconds()),
+    )
+
+
+def _kept_code(sign_in_code: SignInCode) -> str | None:
+    masked = cache.get(_resend_key(sign_in_code))
+    if not isinstance(masked, int):
+        return None
+    code = f"{(masked - _pad(sign_in_code)) % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
+    if not constant_time_compare(sign_in_code.code_hash, _code_hash(sign_in_code.phone, code)):
+        return None
+    return code
+
+
+def _valid_code(phone: str, now: datetime) -> tuple[SignInCode, str] | None:
+    """The phone's code that still works now, locked, with its digits; None when a new one
+    is needed."""
+    sign_in_code = (
+        SignInCode.objects.select_for_update()
+        .filter(
+            phone=phone,
+            used_at__isnull=True,
+            expires_at__gt=now,
+            attempts__lt=settings.PARTA_SIGNIN_MAX_ATTEMPTS,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if sign_in_code is None:
+        return None
+    code = _kept_code(sign_in_code)
+    return None if code is None else (sign_in_code, code)
 
 
 def _limits(phone: str, ip: str) -> list[Limit]:
@@ -122,30 +196,43 @@ def _count_request(phone: str, ip: str, now: datetime) -> None:
 
 
 def request_code(phone: str, ip: str, *, now: datetime | None = None) -> SignInCode:
-    """Send a new sign-in code to `phone`; the earlier code for it stops working."""
+    """Send `phone` its sign-in code: the one still valid, or a new one that replaces
+    any spent or expired code."""
     phone_e164 = _normalize(phone)
+    _check_country(phone_e164)
     now = now or timezone.now()
     _check_rate_limits(phone_e164, ip, now)
     _count_request(phone_e164, ip, now)
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     with transaction.atomic():
-        SignInCode.objects.filter(phone=phone_e164).delete()
-        sign_in_code = SignInCode.objects.create(
-            phone=phone_e164,
-            code_hash=_code_hash(phone_e164, code),
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.PARTA_SIGNIN_CODE_TTL),
-        )
+        valid = _valid_code(phone_e164, now)
+        if valid is None:
+            code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+            SignInCode.objects.filter(phone=phone_e164).delete()
+            sign_in_code = SignInCode.objects.create(
+                phone=phone_e164,
+                code_hash=_code_hash(phone_e164, code),
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.PARTA_SIGNIN_CODE_TTL),
+            )
+            _keep_for_resend(sign_in_code, code, now)
+        else:
+            sign_in_code, code = valid
     text = _("Код для входа в Парту: %(code)s. Никому его не сообщайте.") % {"code": code}
     try:
         get_sms_backend().send(phone_e164, text)
     except SmsError as exc:
-        sign_in_code.delete()
+        if valid is None:  # a re-sent code stays: the first SMS may still arrive
+            sign_in_code.delete()
         logger.error("Sign-in SMS to %s failed: %s", masked_phone(phone_e164), exc)
         raise SignInError(
             "sms_failed", _("Не удалось отправить SMS. Попробуйте ещё раз через несколько минут.")
         ) from exc
-    logger.info("Sign-in code sent to %s (requested from %s)", masked_phone(phone_e164), ip)
+    logger.info(
+        "Sign-in code %s to %s (requested from %s)",
+        "sent" if valid is None else "re-sent",
+        masked_phone(phone_e164),
+        ip,
+    )
     return sign_in_code
 
 
@@ -314,3 +401,11 @@ def verify_code(
         raise failure
     logger.info("Person %s signed in from %s", person.pk, ip)
     return person
+
+
+def start_session(request: HttpRequest, person: Person, *, shared_computer: bool = False) -> None:
+    """Sign `person` in on this browser for PARTA_SESSION_AGE; on a shared computer
+    («Чужой компьютер») the session cookie instead ends when the browser closes."""
+    login(request, person)
+    if shared_computer:
+        request.session.set_expiry(0)

@@ -1,14 +1,20 @@
 """Sign-in pages: phone → code → signed in; sign out by POST."""
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from parta.accounts.forms import CodeForm, PhoneForm
-from parta.accounts.signin import SignInError, client_ip, request_code, verify_code
+from parta.accounts.signin import (
+    SignInError,
+    client_ip,
+    request_code,
+    start_session,
+    verify_code,
+)
 
 # Session keys for the two-step form: the phone the code went to, and where to go after.
 _PHONE_KEY = "parta_signin_phone"
@@ -16,6 +22,7 @@ _NEXT_KEY = "parta_signin_next"
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
+    retry_after = None
     if request.method == "POST":
         form = PhoneForm(request.POST)
         if form.is_valid():
@@ -23,6 +30,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 sign_in_code = request_code(form.cleaned_data["phone"], client_ip(request))
             except SignInError as refused:
                 form.add_error("phone", refused.message)
+                retry_after = refused.retry_after
             else:
                 request.session[_PHONE_KEY] = sign_in_code.phone
                 return redirect("accounts:sign-in-code")
@@ -33,7 +41,21 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             request.session[_NEXT_KEY] = next_url
-    return render(request, "accounts/sign_in.html", {"form": form})
+    if retry_after is None:
+        return render(request, "accounts/sign_in.html", {"form": form})
+    # Too many codes asked for: the page counts down to the moment one may ask again.
+    response = render(
+        request,
+        "accounts/sign_in.html",
+        {
+            "form": form,
+            "retry_after": retry_after,
+            "wait": f"{retry_after // 60}:{retry_after % 60:02d}",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 def sign_in_code(request: HttpRequest) -> HttpResponse:
@@ -57,7 +79,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
             else:
                 next_url = request.session.pop(_NEXT_KEY, "") or settings.LOGIN_REDIRECT_URL
                 request.session.pop(_PHONE_KEY, None)
-                login(request, person)
+                start_session(request, person, shared_computer=form.cleaned_data["shared_computer"])
                 return redirect(next_url)
     else:
         form = CodeForm()

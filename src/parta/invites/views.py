@@ -7,7 +7,6 @@ the link's id, never the token.
 
 import segno
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +19,13 @@ from django.views.decorators.http import require_POST
 from parta.accounts.forms import CodeForm, PhoneForm
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import class_at, holds_role, role_history
-from parta.accounts.signin import SignInError, client_ip, request_code, verify_code
+from parta.accounts.signin import (
+    SignInError,
+    client_ip,
+    request_code,
+    start_session,
+    verify_code,
+)
 from parta.invites import selectors, services
 from parta.invites.forms import (
     InviteForm,
@@ -148,7 +153,7 @@ def join_code(request: HttpRequest) -> HttpResponse:
             form.add_error("full_name" if name_problem else "code", refused.message)
         else:
             request.session.pop(_PHONE_KEY, None)
-            login(request, person)
+            start_session(request, person, shared_computer=form.cleaned_data["shared_computer"])
             # login() keeps the session's data: the invite stays with this browser.
             request.session[_INVITE_KEY] = link.pk
             return redirect("invites:join")
