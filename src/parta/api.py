@@ -1,7 +1,11 @@
 """The root JSON API (django-ninja); each app mounts its router here. Schema: /api/openapi.json."""
 
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import HttpError
 from ninja.security import SessionAuth
+
+from parta.api_errors import BadBody, TextParser
 
 api = NinjaAPI(
     title="Parta API",
@@ -10,6 +14,16 @@ api = NinjaAPI(
     auth=SessionAuth(),
     urls_namespace="api",
 )
+
+# Every JSON body passes one check before any schema sees it (lone surrogates, NUL).
+api.parser = TextParser()
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja words any parser failure as «Cannot parse request body»; ours says what is wrong.
+    shown = exc.__cause__ if isinstance(exc.__cause__, BadBody) else exc
+    return api.create_response(request, {"detail": str(shown)}, status=exc.status_code)
 
 
 def _mount() -> None:

@@ -1,15 +1,30 @@
-"""What every API router shares: the signed-in person and a service's refusal as an answer."""
+"""What every API router shares: the signed-in person, a service's refusal as an answer,
+and the shape of input every schema may accept (ids in range, bounded lists, clean text)."""
 
+import json
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
-from ninja import Schema, Status
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
+from ninja import Field, Schema, Status
+from ninja.errors import HttpError
+from ninja.parser import Parser
 
 from parta.accounts.models import Person
+from parta.errors import Conflict
 
 T = TypeVar("T")
+
+# A database id: a positive 64-bit integer. A bigger one would overflow the database's
+# integer and end in a 500; as a type, it is refused with the rest of the body (422).
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# People picked for a chat: a school's worth. Pydantic stops at the first id too many.
+MAX_IDS = 1000
+Ids = Annotated[list[Id], Field(max_length=MAX_IDS)]
 
 
 class ErrorOut(Schema):
@@ -18,6 +33,52 @@ class ErrorOut(Schema):
 
 
 REFUSALS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+
+
+class BadBody(HttpError):
+    """A body no schema should see: not JSON, or text that is not Unicode."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
+
+
+def _check_text(value: Any) -> None:
+    """Refuse lone surrogates ("\\ud800": valid JSON, not text; neither UTF-8 nor the
+    database can store it) and NUL (PostgreSQL text cannot hold it), in keys and values."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BadBody(_("В тексте недопустимый символ NUL."))
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadBody(_("В тексте недопустимый символ (одиночный суррогат UTF-16).")) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
+class TextParser(Parser):
+    """Bodies, forms and queries as ninja reads them, refused at once if a string could not
+    be stored."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            raise BadBody(_("Тело запроса — не JSON.")) from None
+        _check_text(data)
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict, list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        parsed = super().parse_querydict(data, list_fields, request)
+        _check_text(parsed)
+        return parsed
 
 
 def signed_in_person(request: HttpRequest) -> Person:
@@ -29,9 +90,11 @@ def signed_in_person(request: HttpRequest) -> Person:
 
 
 def refusing(action: Callable[[], T]) -> T | Status[ErrorOut]:
-    """Run a service call; its refusal becomes a 400/403 answer with the service's words."""
+    """Run a service call; its refusal becomes a 400/403/409 answer with the service's words."""
     try:
         return action()
+    except Conflict as refused:
+        return Status(409, ErrorOut(detail=" ".join(refused.messages), code=refused.code))
     except ValidationError as refused:
         code = getattr(refused, "code", None)
         return Status(400, ErrorOut(detail=" ".join(refused.messages), code=code))

@@ -26,6 +26,7 @@ from parta.accounts.signin import (
     start_session,
     verify_code,
 )
+from parta.api_errors import Id
 
 router = Router(tags=["accounts"])
 
@@ -170,7 +171,7 @@ def me(request: HttpRequest) -> MeOut:
 
 
 @router.get("/organizations/{organization_id}/people", response=list[MemberOut])
-def organization_people(request: HttpRequest, organization_id: int) -> list[MemberOut]:
+def organization_people(request: HttpRequest, organization_id: Id) -> list[MemberOut]:
     """People holding a role in the organization now, as far as the caller may see them:
     a school's adults and operators see everyone; a parent sees the teachers and admins and
     their own children, a student the teachers and admins, their classmates and parents."""

@@ -14,22 +14,18 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from parta.accounts.models import Person
-from parta.api_errors import REFUSALS, ErrorOut, refusing, signed_in_person
+from parta.api_errors import REFUSALS, ErrorOut, Id, refusing, signed_in_person
 from parta.calls import selectors, services
 from parta.calls.media import ice_servers
 from parta.calls.models import Call
 from parta.calls.sessions import admit_by_link, link_hash_for
 from parta.calls.tokens import link_path
+from parta.messaging.api import PersonRef
 from parta.messaging.models import Conversation
 from parta.messaging.selectors import membership
 from parta.structure.models import Organization
 
 router = Router(tags=["calls"])
-
-
-class PersonRef(Schema):
-    id: int
-    name: str
 
 
 class CallOut(Schema):
@@ -47,8 +43,8 @@ class CallOut(Schema):
 
 
 class CallIn(Schema):
-    conversation_id: int | None = None
-    organization_id: int | None = None
+    conversation_id: Id | None = None
+    organization_id: Id | None = None
     title: str = ""
     audio_only: bool = False
     allow_anonymous: bool = False
@@ -80,12 +76,12 @@ class CallPatch(Schema):
     allow_anonymous: bool
 
 
-class LinkOut(Schema):
+class CallLinkOut(Schema):
     link: str
 
 
 class RemoveIn(Schema):
-    person_id: int
+    person_id: Id
 
 
 class RedeemIn(Schema):
@@ -164,7 +160,7 @@ def start_call(request: HttpRequest, payload: CallIn) -> Any:
 
 
 @router.get("/history", response=list[CallDetail])
-def history(request: HttpRequest, conversation_id: int | None = None) -> list[dict[str, Any]]:
+def history(request: HttpRequest, conversation_id: Id | None = None) -> list[dict[str, Any]]:
     """The conversation's calls (members only), or without it the caller's own calls."""
     person = signed_in_person(request)
     now = timezone.now()
@@ -200,13 +196,13 @@ def redeem_link(request: HttpRequest, payload: RedeemIn) -> Any:
 
 
 @router.get("/{call_id}", response={200: CallDetail, **REFUSALS})
-def call_detail(request: HttpRequest, call_id: int) -> Any:
+def call_detail(request: HttpRequest, call_id: Id) -> Any:
     person = signed_in_person(request)
     return _detail(person, _visible_call(request, person, call_id))
 
 
 @router.patch("/{call_id}", response={200: CallOut, **REFUSALS})
-def update_call(request: HttpRequest, call_id: int, payload: CallPatch) -> Any:
+def update_call(request: HttpRequest, call_id: Id, payload: CallPatch) -> Any:
     person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
     return refusing(
@@ -216,8 +212,8 @@ def update_call(request: HttpRequest, call_id: int, payload: CallPatch) -> Any:
     )
 
 
-@router.post("/{call_id}/link", response={201: LinkOut, **REFUSALS})
-def new_link(request: HttpRequest, call_id: int) -> Any:
+@router.post("/{call_id}/link", response={201: CallLinkOut, **REFUSALS})
+def new_link(request: HttpRequest, call_id: Id) -> Any:
     """A new invite link (the old one stops working); the token is shown this once."""
     person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
@@ -230,14 +226,14 @@ def new_link(request: HttpRequest, call_id: int) -> Any:
 
 
 @router.get("/{call_id}/ice", response={200: IceOut, **REFUSALS})
-def ice(request: HttpRequest, call_id: int) -> Any:
+def ice(request: HttpRequest, call_id: Id) -> Any:
     person = signed_in_person(request)
     _visible_call(request, person, call_id)
     return {"ice_servers": ice_servers(f"p{person.pk}", timezone.now())}
 
 
 @router.post("/{call_id}/remove", response={200: CallDetail, **REFUSALS})
-def remove_participant(request: HttpRequest, call_id: int, payload: RemoveIn) -> Any:
+def remove_participant(request: HttpRequest, call_id: Id, payload: RemoveIn) -> Any:
     person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
     target = get_object_or_404(Person, pk=payload.person_id)
@@ -250,7 +246,7 @@ def remove_participant(request: HttpRequest, call_id: int, payload: RemoveIn) ->
 
 
 @router.post("/{call_id}/end", response={200: CallDetail, **REFUSALS})
-def end_call(request: HttpRequest, call_id: int) -> Any:
+def end_call(request: HttpRequest, call_id: Id) -> Any:
     person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
 

@@ -11,12 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from parta.accounts.models import Person, Role
 from parta.accounts.signin import client_ip
-from parta.api_errors import signed_in_person
+from parta.api_errors import Id, signed_in_person
 from parta.invites import selectors, services
 from parta.invites.models import InviteLink, JoinRequest
 from parta.structure.api import refusal
@@ -28,14 +28,14 @@ router = Router(tags=["invites"])
 
 class LinkIn(Schema):
     role: str
-    school_class_id: int | None = None
-    child_id: int | None = None
+    school_class_id: Id | None = None
+    child_id: Id | None = None
     expires_in_days: int = services.DEFAULT_EXPIRY_DAYS
-    max_uses: int | None = None
+    max_uses: int | None = Field(None, le=2**31 - 1)  # the column's range everywhere
     needs_approval: bool | None = None
 
 
-class LinkOut(Schema):
+class InviteLinkOut(Schema):
     id: int
     organization_id: int
     role: str
@@ -50,7 +50,7 @@ class LinkOut(Schema):
     created_by_id: int
 
 
-class NewLinkOut(LinkOut):
+class NewInviteLinkOut(InviteLinkOut):
     url: str  # shown once: only the token's HMAC is stored
 
 
@@ -72,13 +72,13 @@ class RedeemOut(Schema):
     join_request_id: int | None
 
 
-class RequestIn(Schema):
+class JoinRequestIn(Schema):
     role: str
-    school_class_id: int | None = None
+    school_class_id: Id | None = None
     message: str = ""
 
 
-class RequestOut(Schema):
+class JoinRequestOut(Schema):
     id: int
     person_id: int
     organization_id: int
@@ -90,11 +90,11 @@ class RequestOut(Schema):
     decided_at: datetime | None
 
 
-class RejectIn(Schema):
+class JoinRejectIn(Schema):
     reason: str
 
 
-class MemberOut(Schema):
+class OrganizationMemberOut(Schema):
     id: int
     full_name: str
     phone: str | None
@@ -104,7 +104,7 @@ class MemberOut(Schema):
 
 class MemberQuery(Schema):
     role: str = ""
-    class_id: int | None = None
+    class_id: Id | None = None
     q: str = ""
 
 
@@ -156,8 +156,8 @@ def _limited(request: HttpRequest, action: str) -> None:
 # --- links --------------------------------------------------------------------------------
 
 
-@router.get("/organizations/{organization_id}/links", response=list[LinkOut])
-def list_links(request: HttpRequest, organization_id: int) -> list[InviteLink]:
+@router.get("/organizations/{organization_id}/links", response=list[InviteLinkOut])
+def list_links(request: HttpRequest, organization_id: Id) -> list[InviteLink]:
     """Links the caller may manage: all for admins, their class's for a class teacher."""
     return list(
         selectors.links_visible_to(
@@ -166,8 +166,8 @@ def list_links(request: HttpRequest, organization_id: int) -> list[InviteLink]:
     )
 
 
-@router.post("/organizations/{organization_id}/links", response={201: NewLinkOut})
-def create_link(request: HttpRequest, organization_id: int, payload: LinkIn) -> Status[object]:
+@router.post("/organizations/{organization_id}/links", response={201: NewInviteLinkOut})
+def create_link(request: HttpRequest, organization_id: Id, payload: LinkIn) -> Status[object]:
     organization = _organization(organization_id)
     child = get_object_or_404(Person, pk=payload.child_id) if payload.child_id else None
     try:
@@ -183,12 +183,14 @@ def create_link(request: HttpRequest, organization_id: int, payload: LinkIn) -> 
         )
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
-    out = LinkOut.model_validate(new.link)
-    return Status(201, NewLinkOut(**out.model_dump(), url=request.build_absolute_uri(new.path)))
+    out = InviteLinkOut.model_validate(new.link)
+    return Status(
+        201, NewInviteLinkOut(**out.model_dump(), url=request.build_absolute_uri(new.path))
+    )
 
 
-@router.post("/links/{link_id}/revoke", response=LinkOut)
-def revoke_link(request: HttpRequest, link_id: int) -> InviteLink:
+@router.post("/links/{link_id}/revoke", response=InviteLinkOut)
+def revoke_link(request: HttpRequest, link_id: Id) -> InviteLink:
     link = get_object_or_404(InviteLink.objects.select_related("organization"), pk=link_id)
     try:
         return services.revoke_invite(link, actor=signed_in_person(request))
@@ -233,9 +235,9 @@ def redeem(request: HttpRequest, payload: TokenIn) -> RedeemOut:
 # --- join requests ------------------------------------------------------------------------
 
 
-@router.post("/organizations/{organization_id}/requests", response={201: RequestOut})
+@router.post("/organizations/{organization_id}/requests", response={201: JoinRequestOut})
 def create_request(
-    request: HttpRequest, organization_id: int, payload: RequestIn
+    request: HttpRequest, organization_id: Id, payload: JoinRequestIn
 ) -> Status[object]:
     organization = _organization(organization_id)
     _limited(request, "request")
@@ -252,13 +254,13 @@ def create_request(
     return Status(201, joined)
 
 
-@router.get("/my/requests", response=list[RequestOut])
+@router.get("/my/requests", response=list[JoinRequestOut])
 def my_requests(request: HttpRequest) -> list[JoinRequest]:
     return list(selectors.requests_of(signed_in_person(request)))
 
 
-@router.get("/organizations/{organization_id}/requests", response=list[RequestOut])
-def pending_requests(request: HttpRequest, organization_id: int) -> list[JoinRequest]:
+@router.get("/organizations/{organization_id}/requests", response=list[JoinRequestOut])
+def pending_requests(request: HttpRequest, organization_id: Id) -> list[JoinRequest]:
     return list(selectors.pending_requests(_admin_organization(request, organization_id)))
 
 
@@ -274,26 +276,26 @@ def _decide(request: HttpRequest, request_id: int, reason: str | None) -> JoinRe
         raise refusal(error) from None
 
 
-@router.post("/requests/{request_id}/approve", response=RequestOut)
-def approve_request(request: HttpRequest, request_id: int) -> JoinRequest:
+@router.post("/requests/{request_id}/approve", response=JoinRequestOut)
+def approve_request(request: HttpRequest, request_id: Id) -> JoinRequest:
     return _decide(request, request_id, None)
 
 
-@router.post("/requests/{request_id}/reject", response=RequestOut)
-def reject_request(request: HttpRequest, request_id: int, payload: RejectIn) -> JoinRequest:
+@router.post("/requests/{request_id}/reject", response=JoinRequestOut)
+def reject_request(request: HttpRequest, request_id: Id, payload: JoinRejectIn) -> JoinRequest:
     return _decide(request, request_id, payload.reason)
 
 
 # --- members and the audit ----------------------------------------------------------------
 
 
-@router.get("/organizations/{organization_id}/members", response=list[MemberOut])
+@router.get("/organizations/{organization_id}/members", response=list[OrganizationMemberOut])
 def list_members(
-    request: HttpRequest, organization_id: int, query: Query[MemberQuery]
-) -> list[MemberOut]:
+    request: HttpRequest, organization_id: Id, query: Query[MemberQuery]
+) -> list[OrganizationMemberOut]:
     organization = _admin_organization(request, organization_id)
     return [
-        MemberOut(
+        OrganizationMemberOut(
             id=member.person.pk,
             full_name=member.person.full_name,
             phone=member.person.phone,
@@ -326,7 +328,7 @@ def _member_change(
 
 @router.post("/organizations/{organization_id}/members/{person_id}/roles", response={204: None})
 def add_role(
-    request: HttpRequest, organization_id: int, person_id: int, payload: RoleIn
+    request: HttpRequest, organization_id: Id, person_id: Id, payload: RoleIn
 ) -> Status[object]:
     _member_change(
         request,
@@ -343,7 +345,7 @@ def add_role(
     "/organizations/{organization_id}/members/{person_id}/roles/{role}", response={204: None}
 )
 def remove_role(
-    request: HttpRequest, organization_id: int, person_id: int, role: str
+    request: HttpRequest, organization_id: Id, person_id: Id, role: str
 ) -> Status[object]:
     _member_change(
         request,
@@ -357,7 +359,7 @@ def remove_role(
 
 
 @router.delete("/organizations/{organization_id}/members/{person_id}", response={204: None})
-def remove_member(request: HttpRequest, organization_id: int, person_id: int) -> Status[object]:
+def remove_member(request: HttpRequest, organization_id: Id, person_id: Id) -> Status[object]:
     _member_change(
         request,
         organization_id,
@@ -370,5 +372,5 @@ def remove_member(request: HttpRequest, organization_id: int, person_id: int) ->
 
 
 @router.get("/organizations/{organization_id}/audit", response=list[AuditOut])
-def audit(request: HttpRequest, organization_id: int) -> list[object]:
+def audit(request: HttpRequest, organization_id: Id) -> list[object]:
     return list(selectors.audit_log(_admin_organization(request, organization_id)))

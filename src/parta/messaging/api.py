@@ -3,10 +3,11 @@
 Refusals answer 400 (bad input) or 403 (not allowed now) with {"detail", "code"}; a
 conversation the caller is not in answers 404, so ids reveal nothing. A send answers
 only after its transaction committed; repeating it with the same idempotency_key
-returns the message stored the first time (200 instead of 201).
+returns the message stored the first time (200 instead of 201); the same key with another
+text, reply or attachments, or in another conversation, answers 409.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -17,7 +18,7 @@ from ninja.files import UploadedFile
 
 from parta.accounts.models import Person
 from parta.accounts.selectors import organizations_visible_to
-from parta.api_errors import REFUSALS, ErrorOut, refusing, signed_in_person
+from parta.api_errors import REFUSALS, ErrorOut, Id, Ids, refusing, signed_in_person
 from parta.messaging import selectors, services
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.structure.models import SchoolClass
@@ -80,7 +81,7 @@ class ConversationListItem(ConversationOut):
     last_message_at: str | None
 
 
-class MemberOut(Schema):
+class ConversationMemberOut(Schema):
     id: int
     name: str
     role: str
@@ -91,26 +92,26 @@ class ConversationDetail(ConversationOut):
     may_post: bool
     may_moderate: bool
     unread: int
-    members: list[MemberOut]
+    members: list[ConversationMemberOut]
     pinned: list[MessageOut]
 
 
 class ConversationIn(Schema):
-    organization_id: int
+    organization_id: Id
     title: str
     kind: str = Field(Conversation.Kind.CHAT, description="chat или channel")
     purpose: str = Field(
         Conversation.Purpose.OTHER, description="class, parents, staff, other, info"
     )
-    school_class_id: int | None = Field(
+    school_class_id: Id | None = Field(
         None, description="для чата класса (ученики добавятся) или чата с родителями"
     )
-    member_ids: list[int] = []
+    member_ids: Ids = []
 
 
 class DirectIn(Schema):
-    organization_id: int
-    person_id: int
+    organization_id: Id
+    person_id: Id
 
 
 class ConversationPatch(Schema):
@@ -118,7 +119,7 @@ class ConversationPatch(Schema):
 
 
 class MembersIn(Schema):
-    person_ids: list[int]
+    person_ids: Ids
 
 
 class MemberRoleIn(Schema):
@@ -130,8 +131,8 @@ class MessageIn(Schema):
     idempotency_key: str | None = Field(
         None, max_length=64, description="выбирает клиент; повтор с тем же ключом не дублирует"
     )
-    reply_to: int | None = None
-    attachment_ids: list[int] = []
+    reply_to: Id | None = None
+    attachment_ids: Annotated[list[Id], Field(max_length=services.MAX_ATTACHMENTS)] = []
 
 
 class MessageEdit(Schema):
@@ -143,7 +144,7 @@ class PinIn(Schema):
 
 
 class ReadIn(Schema):
-    up_to: int | None = Field(None, description="id последнего прочитанного; пусто — все")
+    up_to: Id | None = Field(None, description="id последнего прочитанного; пусто — все")
 
 
 class ReadOut(Schema):
@@ -152,8 +153,8 @@ class ReadOut(Schema):
 
 
 class PageQuery(Schema):
-    before: int | None = None
-    after: int | None = None
+    before: Id | None = None
+    after: Id | None = None
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -267,14 +268,14 @@ def start_direct_chat(request: HttpRequest, payload: DirectIn) -> Any:
 
 
 @router.get("/conversations/{conversation_id}", response={200: ConversationDetail, **REFUSALS})
-def conversation_detail(request: HttpRequest, conversation_id: int) -> Any:
+def conversation_detail(request: HttpRequest, conversation_id: Id) -> Any:
     person = signed_in_person(request)
     return _detail(person, _conversation(person, conversation_id))
 
 
 @router.patch("/conversations/{conversation_id}", response={200: ConversationDetail, **REFUSALS})
 def update_conversation(
-    request: HttpRequest, conversation_id: int, payload: ConversationPatch
+    request: HttpRequest, conversation_id: Id, payload: ConversationPatch
 ) -> Any:
     """Make a chat read-only (or writable again): admins, the owner, moderators."""
     person = signed_in_person(request)
@@ -286,7 +287,7 @@ def update_conversation(
 
 
 @router.delete("/conversations/{conversation_id}", response={204: None, **REFUSALS})
-def delete_conversation(request: HttpRequest, conversation_id: int) -> Any:
+def delete_conversation(request: HttpRequest, conversation_id: Id) -> Any:
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     result = refusing(lambda: services.delete_conversation(conversation, by=person))
@@ -296,7 +297,7 @@ def delete_conversation(request: HttpRequest, conversation_id: int) -> Any:
 @router.post(
     "/conversations/{conversation_id}/members", response={200: ConversationDetail, **REFUSALS}
 )
-def add_members(request: HttpRequest, conversation_id: int, payload: MembersIn) -> Any:
+def add_members(request: HttpRequest, conversation_id: Id, payload: MembersIn) -> Any:
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     people = list(Person.objects.filter(pk__in=payload.person_ids))
@@ -310,8 +311,10 @@ def add_members(request: HttpRequest, conversation_id: int, payload: MembersIn) 
     return result
 
 
-@router.post("/conversations/{conversation_id}/join", response={200: MemberOut, **REFUSALS})
-def join_channel(request: HttpRequest, conversation_id: int) -> Any:
+@router.post(
+    "/conversations/{conversation_id}/join", response={200: ConversationMemberOut, **REFUSALS}
+)
+def join_channel(request: HttpRequest, conversation_id: Id) -> Any:
     """Subscribe to a channel of one's own school (channels are listed by the organization)."""
     person = signed_in_person(request)
     conversation = get_object_or_404(Conversation, pk=conversation_id, deleted_at__isnull=True)
@@ -324,7 +327,7 @@ def join_channel(request: HttpRequest, conversation_id: int) -> Any:
 @router.delete(
     "/conversations/{conversation_id}/members/{person_id}", response={204: None, **REFUSALS}
 )
-def remove_member(request: HttpRequest, conversation_id: int, person_id: int) -> Any:
+def remove_member(request: HttpRequest, conversation_id: Id, person_id: Id) -> Any:
     """Leave (one's own id) or remove someone: they lose access at once."""
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
@@ -335,10 +338,10 @@ def remove_member(request: HttpRequest, conversation_id: int, person_id: int) ->
 
 @router.patch(
     "/conversations/{conversation_id}/members/{person_id}",
-    response={200: MemberOut, **REFUSALS},
+    response={200: ConversationMemberOut, **REFUSALS},
 )
 def set_member_role(
-    request: HttpRequest, conversation_id: int, person_id: int, payload: MemberRoleIn
+    request: HttpRequest, conversation_id: Id, person_id: Id, payload: MemberRoleIn
 ) -> Any:
     """Appoint a moderator or a channel author (admins and the owner)."""
     person = signed_in_person(request)
@@ -355,7 +358,7 @@ def set_member_role(
 @router.get(
     "/conversations/{conversation_id}/messages", response={200: list[MessageOut], **REFUSALS}
 )
-def list_messages(request: HttpRequest, conversation_id: int, page: Query[PageQuery]) -> Any:
+def list_messages(request: HttpRequest, conversation_id: Id, page: Query[PageQuery]) -> Any:
     """The newest messages, or those before/after a known id; oldest first."""
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
@@ -371,17 +374,16 @@ def list_messages(request: HttpRequest, conversation_id: int, page: Query[PageQu
 
 @router.post(
     "/conversations/{conversation_id}/messages",
-    response={200: MessageOut, 201: MessageOut, **REFUSALS},
+    response={200: MessageOut, 201: MessageOut, **REFUSALS, 409: ErrorOut},
 )
-def send_message(request: HttpRequest, conversation_id: int, payload: MessageIn) -> Any:
+def send_message(request: HttpRequest, conversation_id: Id, payload: MessageIn) -> Any:
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    if payload.idempotency_key:
-        repeated = Message.objects.filter(
-            author=person, idempotency_key=payload.idempotency_key
-        ).first()
-        if repeated is not None:
-            return Status(200, selectors.message_data(repeated))
+    # A repeat answers 200; whether it is the same message the service decides (else 409).
+    repeated = (
+        bool(payload.idempotency_key)
+        and Message.objects.filter(author=person, idempotency_key=payload.idempotency_key).exists()
+    )
     reply_to = None
     if payload.reply_to is not None:
         reply_to = get_object_or_404(Message, pk=payload.reply_to, conversation=conversation)
@@ -401,12 +403,12 @@ def send_message(request: HttpRequest, conversation_id: int, payload: MessageIn)
         )
     )
     if isinstance(result, Message):
-        return Status(201, selectors.message_data(result))
+        return Status(200 if repeated else 201, selectors.message_data(result))
     return result
 
 
 @router.patch("/messages/{message_id}", response={200: MessageOut, **REFUSALS})
-def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit) -> Any:
+def edit_message(request: HttpRequest, message_id: Id, payload: MessageEdit) -> Any:
     person = signed_in_person(request)
     message = _message(person, message_id)
     result = refusing(lambda: services.edit_message(message, payload.text, by=person))
@@ -414,7 +416,7 @@ def edit_message(request: HttpRequest, message_id: int, payload: MessageEdit) ->
 
 
 @router.delete("/messages/{message_id}", response={200: MessageOut, **REFUSALS})
-def delete_message(request: HttpRequest, message_id: int) -> Any:
+def delete_message(request: HttpRequest, message_id: Id) -> Any:
     """Soft deletion: the message stays in place, shown as deleted."""
     person = signed_in_person(request)
     message = _message(person, message_id)
@@ -423,7 +425,7 @@ def delete_message(request: HttpRequest, message_id: int) -> Any:
 
 
 @router.post("/messages/{message_id}/pin", response={200: MessageOut, **REFUSALS})
-def pin_message(request: HttpRequest, message_id: int, payload: PinIn) -> Any:
+def pin_message(request: HttpRequest, message_id: Id, payload: PinIn) -> Any:
     person = signed_in_person(request)
     message = _message(person, message_id)
     result = refusing(lambda: services.pin_message(message, payload.pinned, by=person))
@@ -431,7 +433,7 @@ def pin_message(request: HttpRequest, message_id: int, payload: PinIn) -> Any:
 
 
 @router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **REFUSALS})
-def mark_read(request: HttpRequest, conversation_id: int, payload: ReadIn) -> Any:
+def mark_read(request: HttpRequest, conversation_id: Id, payload: ReadIn) -> Any:
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     result = refusing(lambda: services.mark_read(person, conversation, payload.up_to))
@@ -447,7 +449,7 @@ def mark_read(request: HttpRequest, conversation_id: int, payload: ReadIn) -> An
     "/conversations/{conversation_id}/attachments",
     response={201: AttachmentOut, **REFUSALS},
 )
-def upload_attachment(request: HttpRequest, conversation_id: int, file: File[UploadedFile]) -> Any:
+def upload_attachment(request: HttpRequest, conversation_id: Id, file: File[UploadedFile]) -> Any:
     """Upload a file, then send it with a message (attachment_ids). Checked by its bytes."""
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
@@ -458,7 +460,7 @@ def upload_attachment(request: HttpRequest, conversation_id: int, file: File[Upl
 
 
 @router.get("/organizations/{organization_id}/channels", response=list[ConversationOut])
-def organization_channels(request: HttpRequest, organization_id: int) -> list[dict[str, Any]]:
+def organization_channels(request: HttpRequest, organization_id: Id) -> list[dict[str, Any]]:
     """Channels of one of the caller's organizations, to join."""
     person = signed_in_person(request)
     organization = get_object_or_404(

@@ -23,6 +23,7 @@ from parta.accounts.selectors import (
     students_in_class,
 )
 from parta.accounts.services import record_audit
+from parta.errors import Conflict
 from parta.messaging.attachments import check_size, image_preview, sniff
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.messaging.selectors import (
@@ -432,6 +433,35 @@ def _store(
     return message, True
 
 
+def _repeated(
+    existing: Message,
+    conversation: Conversation,
+    text: str,
+    reply_to: Message | None,
+    files: list[Attachment],
+) -> Message:
+    """The message a repeated idempotency key stored, if the repeat is the same message;
+    a key reused for another message or in another conversation is a conflict."""
+    if existing.conversation_id != conversation.pk:
+        raise Conflict(
+            _("Ключ повтора уже использован для сообщения в другой беседе."),
+            code="idempotency_conflict",
+        )
+    # An edited or deleted message no longer shows what was sent: any repeat is that one.
+    if existing.edited_at is None and existing.deleted_at is None:
+        same = (
+            existing.text == text
+            and existing.reply_to_id == (reply_to.pk if reply_to else None)
+            and set(existing.attachments.values_list("pk", flat=True)) == {a.pk for a in files}
+        )
+        if not same:
+            raise Conflict(
+                _("Ключ повтора уже использован для другого сообщения."),
+                code="idempotency_conflict",
+            )
+    return existing
+
+
 @transaction.atomic
 def send_message(
     author: Person,
@@ -444,15 +474,17 @@ def send_message(
     is_service: bool = False,
     at: datetime | None = None,
 ) -> Message:
-    """Store a message; a repeated idempotency key returns the message stored the first time."""
+    """Store a message; a repeated idempotency key returns the message stored the first time
+    (the same key with another text, reply or attachments, or in another chat: Conflict)."""
     if is_service:
         return post_service_notice(conversation, author, ServiceNotice.NOTICE, text=text, at=at)
+    files = list(attachments)
     if idempotency_key:
         if len(idempotency_key) > 64:
             raise ValidationError(_("Ключ повтора длиннее 64 знаков."))
         existing = Message.objects.filter(author=author, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing
+            return _repeated(existing, conversation, text, reply_to, files)
     moment = at or timezone.now()
     if conversation.deleted_at is not None and conversation.deleted_at <= moment:
         raise ValidationError(_("Беседа удалена."))
@@ -462,7 +494,6 @@ def send_message(
         if conversation.kind == Conversation.Kind.CHANNEL:
             raise PermissionDenied(_("В канале пишут администраторы и назначенные авторы."))
         raise PermissionDenied(_("Беседа только для чтения."))
-    files = list(attachments)
     if not text.strip() and not files:
         raise ValidationError(_("Пустое сообщение не отправляется."))
     if len(text) > MAX_MESSAGE_LENGTH:
@@ -488,9 +519,10 @@ def send_message(
         idempotency_key=idempotency_key,
         reply_to=reply_to,
     )
-    if created:
-        Attachment.objects.filter(pk__in=[a.pk for a in files]).update(message=message)
-        _publish_message("message.created", message)
+    if not created:
+        return _repeated(message, conversation, text, reply_to, files)
+    Attachment.objects.filter(pk__in=[a.pk for a in files]).update(message=message)
+    _publish_message("message.created", message)
     return message
 
 

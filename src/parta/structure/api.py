@@ -1,20 +1,25 @@
 """Structure API: an organization's profile and classes, for its admins."""
 
+from typing import Annotated
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from parta.accounts.models import Person
-from parta.api_errors import signed_in_person
+from parta.api_errors import Id, signed_in_person
 from parta.structure import services
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of, teachers_of
 
 router = Router(tags=["structure"])
+
+# The year a school year starts in; bounded so no number overflows the database's column.
+AcademicYear = Annotated[int, Field(ge=1900, le=2200)]
 
 
 class ProfileOut(Schema):
@@ -56,14 +61,14 @@ class ClassOut(Schema):
 
 class ClassIn(Schema):
     name: str
-    academic_year: int | None = None
+    academic_year: AcademicYear | None = None
     is_staff_class: bool = False
-    class_teacher_id: int | None = None
+    class_teacher_id: Id | None = None
 
 
 class PlanIn(Schema):
     plan: str = ""
-    academic_year: int | None = None
+    academic_year: AcademicYear | None = None
     with_staff_class: bool = False
 
 
@@ -73,7 +78,7 @@ class PlanOut(Schema):
 
 
 class MoveIn(Schema):
-    student_id: int
+    student_id: Id
 
 
 def refusal(error: Exception) -> HttpError:
@@ -105,12 +110,12 @@ def _teacher(organization: Organization, person_id: int | None) -> Person | None
 
 
 @router.get("/organizations/{organization_id}/profile", response=ProfileOut)
-def get_profile(request: HttpRequest, organization_id: int) -> Organization:
+def get_profile(request: HttpRequest, organization_id: Id) -> Organization:
     return _admin_organization(request, organization_id)
 
 
 @router.patch("/organizations/{organization_id}/profile", response=ProfileOut)
-def update_profile(request: HttpRequest, organization_id: int, payload: ProfileIn) -> Organization:
+def update_profile(request: HttpRequest, organization_id: Id, payload: ProfileIn) -> Organization:
     organization = _admin_organization(request, organization_id)
     try:
         return services.update_profile(
@@ -121,12 +126,12 @@ def update_profile(request: HttpRequest, organization_id: int, payload: ProfileI
 
 
 @router.get("/organizations/{organization_id}/classes", response=list[ClassOut])
-def list_classes(request: HttpRequest, organization_id: int) -> list[SchoolClass]:
+def list_classes(request: HttpRequest, organization_id: Id) -> list[SchoolClass]:
     return list(classes_of(_admin_organization(request, organization_id)))
 
 
 @router.post("/organizations/{organization_id}/classes", response={201: ClassOut})
-def create_class(request: HttpRequest, organization_id: int, payload: ClassIn) -> Status[object]:
+def create_class(request: HttpRequest, organization_id: Id, payload: ClassIn) -> Status[object]:
     organization = _admin_organization(request, organization_id)
     try:
         created = services.create_class(
@@ -143,7 +148,7 @@ def create_class(request: HttpRequest, organization_id: int, payload: ClassIn) -
 
 
 @router.post("/organizations/{organization_id}/classes/bulk", response={201: PlanOut})
-def create_classes(request: HttpRequest, organization_id: int, payload: PlanIn) -> Status[object]:
+def create_classes(request: HttpRequest, organization_id: Id, payload: PlanIn) -> Status[object]:
     """Classes of a staffing plan, e.g. {"plan": "1А–11В", "with_staff_class": true}."""
     organization = _admin_organization(request, organization_id)
     try:
@@ -166,7 +171,7 @@ def create_classes(request: HttpRequest, organization_id: int, payload: PlanIn) 
 
 
 @router.put("/classes/{class_id}", response=ClassOut)
-def update_class(request: HttpRequest, class_id: int, payload: ClassIn) -> SchoolClass:
+def update_class(request: HttpRequest, class_id: Id, payload: ClassIn) -> SchoolClass:
     school_class = get_object_or_404(SchoolClass, pk=class_id)
     organization = _admin_organization(request, school_class.organization_id)
     try:
@@ -183,7 +188,7 @@ def update_class(request: HttpRequest, class_id: int, payload: ClassIn) -> Schoo
 
 
 @router.post("/classes/{class_id}/students", response=ClassOut)
-def move_student(request: HttpRequest, class_id: int, payload: MoveIn) -> SchoolClass:
+def move_student(request: HttpRequest, class_id: Id, payload: MoveIn) -> SchoolClass:
     """Move a student of the school into this class from now on."""
     school_class = get_object_or_404(SchoolClass, pk=class_id)
     _admin_organization(request, school_class.organization_id)

@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from parta.accounts.models import Person
-from parta.api_errors import signed_in_person
+from parta.api_errors import MAX_ID, Id, signed_in_person
 from parta.structure.api import refusal
 from parta.structure.models import Organization
 from parta.support import selectors, services
@@ -30,7 +30,7 @@ class DocumentOut(Schema):
     url: str
 
 
-class RequestOut(Schema):
+class AdminChangeRequestOut(Schema):
     id: int
     organization_id: int
     organization: str
@@ -51,7 +51,7 @@ class RequestOut(Schema):
     )
 
 
-class RequestIn(Schema):
+class AdminChangeRequestIn(Schema):
     full_name: str
     phone: str
     remove_admin_ids: str | None = Field(
@@ -63,11 +63,11 @@ class RequestIn(Schema):
     )
 
 
-class RejectIn(Schema):
+class AdminChangeRejectIn(Schema):
     reason: str
 
 
-def _out(change: AdminChangeRequest, viewer: Person) -> RequestOut:
+def _out(change: AdminChangeRequest, viewer: Person) -> AdminChangeRequestOut:
     documents = (
         [
             DocumentOut(
@@ -82,7 +82,7 @@ def _out(change: AdminChangeRequest, viewer: Person) -> RequestOut:
         if selectors.may_view_documents(viewer, change, timezone.now())
         else []
     )
-    return RequestOut(
+    return AdminChangeRequestOut(
         id=change.pk,
         organization_id=change.organization_id,
         organization=str(change.organization),
@@ -109,20 +109,23 @@ def _chosen_admins(ids: str | None) -> list[Person] | None:
         wanted = {int(part) for part in ids.split(",") if part.strip()}
     except ValueError:
         raise HttpError(400, _("remove_admin_ids: перечислите числа через запятую.")) from None
-    people = list(Person.objects.filter(pk__in=wanted))
+    # An id out of the database's range is nobody's (and must not reach the query).
+    people = list(Person.objects.filter(pk__in=[pk for pk in wanted if 0 < pk <= MAX_ID]))
     if len(people) != len(wanted):
         raise HttpError(400, _("Среди снимаемых администраторов есть несуществующий человек."))
     return people
 
 
-@router.post("/organizations/{organization_id}/admin-change-requests", response={201: RequestOut})
+@router.post(
+    "/organizations/{organization_id}/admin-change-requests", response={201: AdminChangeRequestOut}
+)
 def file_request(
     request: HttpRequest,
-    organization_id: int,
-    payload: Form[RequestIn],
+    organization_id: Id,
+    payload: Form[AdminChangeRequestIn],
     letter: File[UploadedFile | None] = None,
     order: File[UploadedFile | None] = None,
-) -> Status[RequestOut]:
+) -> Status[AdminChangeRequestOut]:
     """File a request with the official letter and the head's order (multipart)."""
     organization = get_object_or_404(Organization, pk=organization_id)
     actor = signed_in_person(request)
@@ -141,8 +144,8 @@ def file_request(
     return Status(201, _out(change, actor))
 
 
-@router.get("/admin-change-requests", response=list[RequestOut])
-def my_requests(request: HttpRequest) -> list[RequestOut]:
+@router.get("/admin-change-requests", response=list[AdminChangeRequestOut])
+def my_requests(request: HttpRequest) -> list[AdminChangeRequestOut]:
     """Requests the person filed and those of the schools they administer, with status."""
     actor = signed_in_person(request)
     return [_out(change, actor) for change in selectors.requests_seen_by(actor, timezone.now())]
@@ -157,13 +160,13 @@ def _visible(request: HttpRequest, request_id: int) -> AdminChangeRequest:
     return change
 
 
-@router.get("/admin-change-requests/{request_id}", response=RequestOut)
-def request_detail(request: HttpRequest, request_id: int) -> RequestOut:
+@router.get("/admin-change-requests/{request_id}", response=AdminChangeRequestOut)
+def request_detail(request: HttpRequest, request_id: Id) -> AdminChangeRequestOut:
     return _out(_visible(request, request_id), signed_in_person(request))
 
 
 @router.get("/documents/{document_id}", url_name="support_document")
-def document(request: HttpRequest, document_id: int) -> FileResponse:
+def document(request: HttpRequest, document_id: Id) -> FileResponse:
     """The document's bytes; each reading is logged."""
     row = get_object_or_404(
         AdminChangeDocument.objects.select_related("request__organization"), pk=document_id
@@ -186,8 +189,8 @@ def document(request: HttpRequest, document_id: int) -> FileResponse:
 # --- the operator's desk ------------------------------------------------------------------
 
 
-@router.get("/desk/queue", response=list[RequestOut])
-def desk_queue(request: HttpRequest) -> list[RequestOut]:
+@router.get("/desk/queue", response=list[AdminChangeRequestOut])
+def desk_queue(request: HttpRequest) -> list[AdminChangeRequestOut]:
     actor = signed_in_person(request)
     if not selectors.is_operator(actor):
         raise HttpError(403, _("Это очередь службы поддержки оператора."))
@@ -198,8 +201,8 @@ def _open(request_id: int) -> AdminChangeRequest:
     return get_object_or_404(AdminChangeRequest, pk=request_id)
 
 
-@router.post("/desk/{request_id}/take", response=RequestOut)
-def take(request: HttpRequest, request_id: int) -> RequestOut:
+@router.post("/desk/{request_id}/take", response=AdminChangeRequestOut)
+def take(request: HttpRequest, request_id: Id) -> AdminChangeRequestOut:
     try:
         change = services.take_request(_open(request_id), operator=signed_in_person(request))
     except (PermissionDenied, ValidationError) as error:
@@ -207,8 +210,8 @@ def take(request: HttpRequest, request_id: int) -> RequestOut:
     return _out(change, signed_in_person(request))
 
 
-@router.post("/desk/{request_id}/approve", response=RequestOut)
-def approve(request: HttpRequest, request_id: int) -> RequestOut:
+@router.post("/desk/{request_id}/approve", response=AdminChangeRequestOut)
+def approve(request: HttpRequest, request_id: Id) -> AdminChangeRequestOut:
     try:
         change = services.approve_request(_open(request_id), operator=signed_in_person(request))
     except (PermissionDenied, ValidationError) as error:
@@ -216,8 +219,10 @@ def approve(request: HttpRequest, request_id: int) -> RequestOut:
     return _out(change, signed_in_person(request))
 
 
-@router.post("/desk/{request_id}/reject", response=RequestOut)
-def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> RequestOut:
+@router.post("/desk/{request_id}/reject", response=AdminChangeRequestOut)
+def reject(
+    request: HttpRequest, request_id: Id, payload: AdminChangeRejectIn
+) -> AdminChangeRequestOut:
     try:
         change = services.reject_request(
             _open(request_id), operator=signed_in_person(request), reason=payload.reason
