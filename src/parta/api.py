@@ -1,7 +1,7 @@
 """The root JSON API (django-ninja); each app mounts its router here. Schema: /api/openapi.json."""
 
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError
 from ninja.security import SessionAuth
 
@@ -13,6 +13,9 @@ api = NinjaAPI(
     description="Организации, роли, сообщения, звонки и еженедельные показатели активности.",
     auth=SessionAuth(),
     urls_namespace="api",
+    # Served from Parta's static files ("ninja" is an installed app); no badge image from
+    # the public swagger.io validator, which the CSP would refuse anyway.
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 
 # Every JSON body passes one check before any schema sees it (lone surrogates, NUL).

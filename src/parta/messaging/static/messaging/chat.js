@@ -1,8 +1,14 @@
 // Parta chat page: sends through the JSON API with an idempotency key (a retry after a
 // network failure reuses it, so the server stores one message), renders the messages that
 // realtime/events.js announces as "parta:event", and keeps the read state current.
+import { start as startEvents } from "../realtime/events.js";
+
 const list = document.getElementById("messages");
-if (list) start(list);
+if (list) {
+  start(list);
+  // Live events from the number this page was rendered at.
+  startEvents({ after: Number(list.dataset.eventsAfter) });
+}
 
 function start(list) {
   const conversationId = Number(list.dataset.conversation);
