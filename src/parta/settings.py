@@ -166,6 +166,16 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# HTTPS (README, "Configuration"). nginx terminates TLS and overwrites
+# X-Forwarded-Proto with its own scheme, so that header tells Django a request was https.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _env_bool("PARTA_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = int(os.environ.get("PARTA_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PARTA_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("PARTA_HSTS_PRELOAD")
+# Joining the browsers' preload list binds every subdomain of the domain for years: the
+# domain's owner decides, so `check --deploy` does not ask for it.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # How long a sign-in lasts, in seconds (14 days by default). «Чужой компьютер» at sign-in
 # makes that session end when the browser closes instead (and after this age at the latest).
 PARTA_SESSION_AGE = int(os.environ.get("PARTA_SESSION_AGE", str(14 * 24 * 60 * 60)))
@@ -173,7 +183,6 @@ SESSION_COOKIE_AGE = PARTA_SESSION_AGE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts only from Parta's own static files, no
 # inline code; inline styles stay allowed. parta.web.middleware adds the page's own
