@@ -1,8 +1,10 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from parta.api import api
+
+# No route serves MEDIA_ROOT, in DEBUG neither: uploads are personal data, and only the
+# apps' own views (messaging's attachment view) check who may read a file.
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
@@ -17,8 +19,3 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("help/", include("parta.support.urls")),
     path("", include("parta.web.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
