@@ -26,7 +26,7 @@ from parta.structure.models import Organization
 from tests.factories import local, make_district, make_member, make_org, make_person, make_region
 from tests.monitoring.builders import build_example
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[2] / "docs" / "examples"
 W47 = Week(2026, 47)
 EXPECTED_W47 = json.loads((DATA / "example-report-2026-W47.json").read_text(encoding="utf-8"))
 

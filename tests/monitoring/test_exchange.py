@@ -31,7 +31,7 @@ from parta.monitoring.weeks import Week
 from parta.structure.models import District, Organization, Region, SchoolClass
 from tests.factories import local, make_member, make_org
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[2] / "docs" / "examples"
 EXAMPLE = (DATA / "example-activity.jsonl").read_text(encoding="utf-8").splitlines()
 EXPECTED_W47 = json.loads((DATA / "example-report-2026-W47.json").read_text(encoding="utf-8"))
 ALL_KINDS = "school,authority,other"
