@@ -3,7 +3,6 @@ from datetime import datetime
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
-from django.db import transaction
 from django.test import override_settings
 
 from parta.accounts.models import ClassEnrolment, ParentLink, Person, Role, RoleGrant
@@ -24,12 +23,9 @@ def _row_counts() -> dict[str, int]:
     return {model._meta.label: model.objects.count() for model in apps.get_models()}
 
 
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    """The demo seeded once for this module (it takes seconds), rolled back afterwards."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield demo.seed_demo()
-        transaction.set_rollback(True)
+@pytest.fixture
+def seeded(seeded_district):
+    return seeded_district.demo
 
 
 @pytest.fixture

@@ -1,14 +1,11 @@
 """The activation checklist: each step of the letter's algorithm turns done by the act itself."""
 
-import pytest
 from django.contrib.auth.signals import user_logged_in
 from django.test import RequestFactory
 from django.utils import timezone
 
 from parta.accounts.services import enrol_student, link_parent
 from parta.calls.services import join_call, start_call
-from parta.demo.activity import seed_activity
-from parta.demo.services import seed_demo
 from parta.messaging.models import Conversation
 from parta.messaging.services import create_conversation
 from parta.monitoring.checklist import STEPS, activation_checklist
@@ -122,28 +119,3 @@ def test_a_deleted_channel_no_longer_counts(school):
     channel.deleted_at = timezone.now()
     channel.save()
     assert not steps(school)["info_channel"]
-
-
-@pytest.mark.django_db
-def test_checklist_on_the_demo_district():
-    demo = seed_demo()
-    seed_activity(demo.schools)
-    by_school = {
-        key: {s.key for s in activation_checklist(school, timezone.now()) if s.done}
-        for key, school in demo.schools.items()
-    }
-    structure = {"classes_created", "teachers_class", "students_joined"}
-    profile = {"profile_complete", "teachers_joined"}
-    # s01 is the most active demo school: everything but the sign-in and a staff channel.
-    assert by_school["s01"] == structure | profile | {
-        "info_channel",
-        "class_chats",
-        "parent_chats",
-        "call_held",
-    }
-    for key in ("s02", "s03", "s04", "s05", "s06"):
-        assert by_school[key] == structure | profile | {"info_channel", "call_held"}, key
-    for key in ("s07", "s08"):
-        assert by_school[key] == structure | {"info_channel"}, key
-    for key in ("s09", "s10"):  # not started: only what the demo built for them
-        assert by_school[key] == structure, key
