@@ -21,6 +21,22 @@ _PHONE_KEY = "parta_signin_phone"
 _NEXT_KEY = "parta_signin_next"
 
 
+def render_phone_step(
+    request: HttpRequest, template: str, context: dict[str, object], retry_after: int | None
+) -> HttpResponse:
+    """A page asking for the phone. After too many codes it is a 429 that counts down to the
+    moment one may ask again (accounts/_retry_countdown.html): in words without JavaScript,
+    ticking with it."""
+    if retry_after is None:
+        return render(request, template, context)
+    wait = f"{retry_after // 60}:{retry_after % 60:02d}"
+    response = render(
+        request, template, {**context, "retry_after": retry_after, "wait": wait}, status=429
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def sign_in(request: HttpRequest) -> HttpResponse:
     retry_after = None
     if request.method == "POST":
@@ -41,21 +57,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ):
             request.session[_NEXT_KEY] = next_url
-    if retry_after is None:
-        return render(request, "accounts/sign_in.html", {"form": form})
-    # Too many codes asked for: the page counts down to the moment one may ask again.
-    response = render(
-        request,
-        "accounts/sign_in.html",
-        {
-            "form": form,
-            "retry_after": retry_after,
-            "wait": f"{retry_after // 60}:{retry_after % 60:02d}",
-        },
-        status=429,
-    )
-    response["Retry-After"] = str(retry_after)
-    return response
+    return render_phone_step(request, "accounts/sign_in.html", {"form": form}, retry_after)
 
 
 def sign_in_code(request: HttpRequest) -> HttpResponse:

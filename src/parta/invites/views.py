@@ -26,6 +26,7 @@ from parta.accounts.signin import (
     start_session,
     verify_code,
 )
+from parta.accounts.views import render_phone_step
 from parta.invites import selectors, services
 from parta.invites.forms import (
     InviteForm,
@@ -115,18 +116,21 @@ def join_phone(request: HttpRequest) -> HttpResponse:
     if link is None:
         return _unavailable(request, str(services.InviteUnavailable()))
     form = PhoneForm(request.POST)
+    retry_after = None
     if form.is_valid():
         try:
             sign_in_code = request_code(form.cleaned_data["phone"], client_ip(request))
         except SignInError as refused:
             form.add_error("phone", refused.message)
+            retry_after = refused.retry_after
         else:
             request.session[_PHONE_KEY] = sign_in_code.phone
             return redirect("invites:join-code")
-    return render(
+    return render_phone_step(
         request,
         "invites/join.html",
         {"link": link, "token_form": TokenForm(), "phone_form": form},
+        retry_after,
     )
 
 
