@@ -6,7 +6,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from django.urls import reverse
+from django.test import Client
+from django.urls import include, path, reverse
 
 from parta.messaging.models import Conversation
 from parta.messaging.services import create_conversation
@@ -15,6 +16,14 @@ from tests.factories import make_member
 pytestmark = pytest.mark.django_db
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "parta"
+
+
+def _broken(request):
+    raise RuntimeError("a bug")
+
+
+# Parta's URLs and one view that fails, for the 500 page.
+urlpatterns = [path("broken/", _broken), path("", include("parta.urls"))]
 
 
 def policy(response) -> dict[str, list[str]]:
@@ -75,6 +84,14 @@ def test_every_page_gets_the_policy_signed_in_or_not_and_errors_too(client, scho
         assert csp["media-src"] == ["'self'", "blob:"]
         # The page's own socket: CSP 3 counts it as 'self', older Safari does not.
         assert csp["connect-src"] == ["'self'", "ws://testserver"]
+
+
+@pytest.mark.urls(__name__)
+def test_the_server_error_page_gets_the_policy_too(db):
+    response = Client(raise_request_exception=False).get("/broken/")
+    assert response.status_code == 500
+    assert policy(response)["script-src"] == ["'self'"]
+    assert policy(response)["frame-ancestors"] == ["'none'"]
 
 
 def test_the_socket_origin_follows_https_behind_the_proxy(client, db):
