@@ -206,7 +206,13 @@ def _refused_field(response) -> list[object]:
         (
             {"text": "x", "attachment_ids": list(range(1, MAX_ATTACHMENTS + 2))},
             ["attachment_ids"],
-            "at most 10 items",
+            "at most 10 items, not 11",
+        ),
+        # Refused by its length before any item is looked at: one error, not 50,000.
+        (
+            {"text": "x", "attachment_ids": [TOO_BIG] * 50_000},
+            ["attachment_ids"],
+            "at most 10 items, not 50000",
         ),
     ],
 )

@@ -18,7 +18,7 @@ from ninja.files import UploadedFile
 
 from parta.accounts.models import Person
 from parta.accounts.selectors import organizations_visible_to
-from parta.api_errors import REFUSALS, ErrorOut, Id, Ids, refusing, signed_in_person
+from parta.api_errors import REFUSALS, AtMost, ErrorOut, Id, Ids, refusing, signed_in_person
 from parta.messaging import selectors, services
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.structure.models import SchoolClass
@@ -132,7 +132,7 @@ class MessageIn(Schema):
         None, max_length=64, description="выбирает клиент; повтор с тем же ключом не дублирует"
     )
     reply_to: Id | None = None
-    attachment_ids: Annotated[list[Id], Field(max_length=services.MAX_ATTACHMENTS)] = []
+    attachment_ids: Annotated[list[Id], AtMost(services.MAX_ATTACHMENTS)] = []
 
 
 class MessageEdit(Schema):
