@@ -1,4 +1,4 @@
-"""Write a region-sized activity history in the exchange format (shared/spec/activity-jsonl.md).
+"""Write a region-sized activity history in the exchange format (docs/exchange-format.md).
 
 At --scale 1: one region (Asia/Krasnoyarsk), 40 districts each with an education
 authority, 1,000 schools, 30,000 teachers, 300,000 other people (admins, students,

@@ -1,6 +1,6 @@
 """The stored held moment of a call: kept by every write of stays, always what the rule gives.
 
-The rule (../shared/spec/indicators.md) is restated here in plain Python, pair by pair, so the
+The rule (docs/indicators.md) is restated here in plain Python, pair by pair, so the
 SQL that stores `Call.held_at` is checked against the spec and not against itself.
 """
 

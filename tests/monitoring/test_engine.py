@@ -1,4 +1,4 @@
-"""Every rule and every "decided" choice of ../shared/spec/indicators.md, with boundary cases."""
+"""Every rule and every "decided" choice of docs/indicators.md, with boundary cases."""
 
 import json
 from datetime import UTC, datetime, timedelta

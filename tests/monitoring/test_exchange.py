@@ -1,4 +1,4 @@
-"""History import and export in the exchange format (../shared/spec/activity-jsonl.md)."""
+"""History import and export in the exchange format (docs/exchange-format.md)."""
 
 import io
 import json

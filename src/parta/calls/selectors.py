@@ -20,7 +20,7 @@ END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 def first_held_moment() -> Subquery:
     """For a Call queryset: the first moment two different people were in the call at once
-    (the held-call rule of ../shared/spec/indicators.md), NULL when there was none.
+    (the held-call rule of docs/indicators.md), NULL when there was none.
 
     Two non-empty stays [j1, l1) and [j2, l2) (no l = still there) of different people share
     time exactly when j1 < l2 and j2 < l1, from max(j1, j2) on; so a stay is first shared at

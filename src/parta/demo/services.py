@@ -34,7 +34,7 @@ EXTERNAL_PREFIX = "demo:"
 
 # Well-known sign-ins, all in the first school and the authority. They are
 # outside the +7913 01… – +7913 20… blocks the other demo people get, and
-# differ from the phones of spec/example-activity.jsonl, so that file can be
+# differ from the phones of docs/examples/example-activity.jsonl, so that file can be
 # imported beside the demo.
 PHONE_SCHOOL_ADMIN = "+79139000001"
 PHONE_HEAD = "+79139000002"

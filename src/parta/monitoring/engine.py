@@ -1,4 +1,4 @@
-"""The weekly indicators of the letter, computed exactly as ../shared/spec/indicators.md says.
+"""The weekly indicators of the letter, computed exactly as docs/indicators.md says.
 
 Every output (API, pages, `parta report`, CSV, XLSX, digests) gets its numbers
 from `weekly_report`; no rule is written twice. Roles are read as they were held

@@ -1,4 +1,4 @@
-"""Reading the activity exchange format (../shared/spec/activity-jsonl.md) line by line.
+"""Reading the activity exchange format (docs/exchange-format.md) line by line.
 
 Each line becomes a typed record after checks that need no database: JSON shape,
 field presence and JSON types, enum values, aware timestamps, intervals, phones
