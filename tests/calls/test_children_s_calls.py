@@ -3,8 +3,11 @@ invite link and no anonymous guests; teachers, staff and admins may open theirs.
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from parta.accounts.services import remove_from_organization
 from parta.calls.models import Call
+from parta.calls.selectors import may_join, may_manage
 from parta.calls.services import open_call
 from tests.factories import make_member
 
@@ -80,3 +83,14 @@ def test_teachers_staff_and_admins_open_calls_to_outsiders(c):
         assert answer["link"] and answer["call"]["allow_anonymous"] is True
     page = api_for(c.teacher).get("/calls/").content.decode()
     assert "Звонок по ссылке" in page
+
+
+def test_someone_who_left_the_school_is_let_into_neither_its_chat_s_call_nor_their_own(c):
+    call = open_call(c.student, c.org, conversation=c.chat).call
+    teacher_call = open_call(c.teacher, c.org, conversation=c.chat).call
+    assert teacher_call == call  # the chat's running call is joined, not doubled
+    remove_from_organization(c.student, c.org)
+    page = api_for(c.student).get(f"/calls/{call.pk}/")
+    assert page.status_code == 404
+    assert not may_join(c.student, call, timezone.now(), link_hash=None)
+    assert not may_manage(c.student, call, timezone.now())

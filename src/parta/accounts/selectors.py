@@ -175,7 +175,7 @@ def _family_ids(person: Person, others: Iterable[int]) -> set[int]:
     return {other for pair in links for other in pair if other != person.pk}
 
 
-def _classmate_ids(student: Person, when: datetime) -> QuerySet[ClassEnrolment]:
+def _classmate_ids(student: Person, when: datetime) -> QuerySet[ClassEnrolment, int]:
     """Enrolments (student ids) of the class the student belongs to at `when`."""
     return ClassEnrolment.objects.filter(
         grants_held_at(when),

@@ -12,7 +12,7 @@ from parta.accounts.models import Person, Role
 from parta.accounts.selectors import STAFF_ROLES, roles_at
 from parta.calls.models import Call, CallGuest, CallParticipation
 from parta.messaging.models import Conversation
-from parta.messaging.selectors import membership
+from parta.messaging.selectors import may_read, membership
 from parta.structure.models import Organization
 
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
@@ -66,10 +66,9 @@ def calls_with_stale_held() -> QuerySet[Call]:
 
 
 def may_manage(person: Person, call: Call, when: datetime) -> bool:
-    """The creator and the organization's admins mute, remove and end the call."""
-    return call.created_by_id == person.pk or Role.ADMIN in roles_at(
-        person, call.organization, when
-    )
+    """The creator (while still of the school) and its admins mute, remove and end the call."""
+    roles = roles_at(person, call.organization, when)
+    return Role.ADMIN in roles or (call.created_by_id == person.pk and bool(roles))
 
 
 def may_open_to_outsiders(person: Person, organization: Organization, when: datetime) -> bool:
@@ -100,7 +99,8 @@ def may_join(person: Person | None, call: Call, when: datetime, *, link_hash: st
         return False
     if may_manage(person, call, when):
         return True
-    if call.conversation is not None and membership(person, call.conversation) is not None:
+    # A member who has left the school is no longer let in through the chat.
+    if call.conversation is not None and may_read(person, call.conversation, when):
         return True
     return has_valid_link(call, link_hash)
 

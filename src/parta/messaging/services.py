@@ -172,7 +172,8 @@ def create_conversation(
     if purpose == Conversation.Purpose.DIRECT and len(people) != 1:
         raise ValidationError(_("Личная переписка — ровно с одним человеком."))
     if purpose == Conversation.Purpose.DIRECT:
-        _check_direct_reach(creator, *people.values(), organization, moment)
+        (other,) = people.values()
+        _check_direct_reach(creator, other, organization, moment)
     conversation = Conversation.objects.create(
         organization=organization,
         kind=kind,
