@@ -47,9 +47,9 @@ def chromium():
         )
         yield browser
         browser.close()
-    # Playwright's greenlet opened a Django connection of its own; PostgreSQL would keep
-    # the test database while it is open.
-    connections.close_all()
+        # Inside Playwright's loop Django opened a connection of its own (the session
+        # cookie); left open, it keeps PostgreSQL from dropping the test database.
+        connections.close_all()
 
 
 class Watched:
