@@ -60,11 +60,14 @@ def _wait_for_port(port: int, process: subprocess.Popen, log) -> None:
 
 
 @contextmanager
-def uvicorn_servers(env: dict[str, str], logs: Path, count: int) -> Iterator[list[int]]:
-    """Start `count` uvicorn processes on free loopback ports; stop them on the way out."""
+def uvicorn_processes(
+    env: dict[str, str], logs: Path, count: int
+) -> Iterator[list[tuple[int, subprocess.Popen]]]:
+    """Start `count` uvicorn processes on free loopback ports, each with its process (to
+    kill one); stop those still running on the way out."""
     env = {**env, "PARTA_DATA_DIR": str(logs)}
     with ExitStack() as stack:
-        ports = []
+        started = []
         for n in range(count):
             port = _free_port()
             log = stack.enter_context(open(logs / f"uvicorn-{n}.log", "w+"))
@@ -73,11 +76,20 @@ def uvicorn_servers(env: dict[str, str], logs: Path, count: int) -> Iterator[lis
             process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
             stack.callback(_stop, process)
             _wait_for_port(port, process, log)
-            ports.append(port)
-        yield ports
+            started.append((port, process))
+        yield started
+
+
+@contextmanager
+def uvicorn_servers(env: dict[str, str], logs: Path, count: int) -> Iterator[list[int]]:
+    """Start `count` uvicorn processes on free loopback ports; stop them on the way out."""
+    with uvicorn_processes(env, logs, count) as started:
+        yield [port for port, _process in started]
 
 
 def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
     process.terminate()
     try:
         process.wait(10)
