@@ -320,13 +320,14 @@ def _grant_application_admin_roles(
                 valid_from=now,
                 reason=_("Телефон администратора из заявки на подключение"),
             )
-        except RoleError:
-            # A planned admin grant starts later; it already says what should happen.
+        except RoleError as refused:
+            # A planned admin grant starts later (it already says what should happen), or
+            # the phone's owner is a student of the school: admins are adults.
             logger.warning(
-                "Admin role not auto-granted to person %s in organization %s: it overlaps "
-                "a planned grant",
+                "Admin role not auto-granted to person %s in organization %s: %s",
                 person.pk,
                 organization.pk,
+                refused.code,
             )
             continue
         record_audit("role.admin_auto_granted", organization=organization, subject=person)
