@@ -679,6 +679,16 @@ PAGE_ROWS = [
         values=lambda w: {},
         body=lambda w: {"conversation": w.club_chat.pk},
     ),
+    # A standalone call always has a link: the form offers only the organizations where one
+    # may open a call to outsiders (the staff's), any other is a form error.
+    page(
+        "calls:start",
+        "POST",
+        STAFF,
+        case="standalone with a link",
+        body=lambda w: {"organization": w.school.pk, "allow_anonymous": "on"},
+        statuses={actor: 400 for actor in ACTORS if actor not in ("anonymous", "teacher", "admin")},
+    ),
     page("calls:link", "GET", EVERYONE),
     page("calls:call", "GET", "teacher student admin", values=lambda w: {"pk": w.call_id}),
     page("calls:guest", "GET", "", values=lambda w: {"pk": w.call_id}),
