@@ -158,17 +158,21 @@ class PageQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-def _conversation(person: Person, pk: int) -> Conversation:
-    """A live conversation the person is in, or one they moderate as the school's admin."""
-    conversation = get_object_or_404(
-        Conversation.objects.select_related("organization"), pk=pk, deleted_at__isnull=True
-    )
-    now = timezone.now()
-    if not selectors.may_read(person, conversation, now) and not selectors.may_moderate(
-        person, conversation, now
+def _access(person: Person, pk: int) -> selectors.Access:
+    """The person's access to a live conversation they are in, or one they moderate as
+    the school's admin (one query); 404 for any other."""
+    access = selectors.access_to(person, pk, timezone.now())
+    if (
+        access is None
+        or access.conversation.deleted_at is not None
+        or not (access.may_read or access.may_moderate)
     ):
         raise Http404
-    return conversation
+    return access
+
+
+def _conversation(person: Person, pk: int) -> Conversation:
+    return _access(person, pk).conversation
 
 
 def _message(person: Person, pk: int) -> Message:
@@ -378,33 +382,34 @@ def list_messages(request: HttpRequest, conversation_id: Id, page: Query[PageQue
 )
 def send_message(request: HttpRequest, conversation_id: Id, payload: MessageIn) -> Any:
     person = signed_in_person(request)
-    conversation = _conversation(person, conversation_id)
-    # A repeat answers 200; whether it is the same message the service decides (else 409).
-    repeated = (
-        bool(payload.idempotency_key)
-        and Message.objects.filter(author=person, idempotency_key=payload.idempotency_key).exists()
-    )
+    access = _access(person, conversation_id)
+    conversation = access.conversation
     reply_to = None
     if payload.reply_to is not None:
-        reply_to = get_object_or_404(Message, pk=payload.reply_to, conversation=conversation)
+        reply_to = get_object_or_404(
+            Message.objects.select_related("author"), pk=payload.reply_to, conversation=conversation
+        )
     attachments = list(Attachment.objects.filter(pk__in=payload.attachment_ids, uploaded_by=person))
     if len(attachments) != len(set(payload.attachment_ids)):
         return Status(
             400, ErrorOut(detail=gettext("Вложение не найдено."), code="unknown_attachment")
         )
     result = refusing(
-        lambda: services.send_message(
+        lambda: services.submit_message(
             person,
             conversation,
             payload.text,
+            access=access,
             idempotency_key=payload.idempotency_key,
             reply_to=reply_to,
             attachments=attachments,
         )
     )
-    if isinstance(result, Message):
-        return Status(200 if repeated else 201, selectors.message_data(result))
-    return result
+    if not isinstance(result, services.Sent):
+        return result
+    # A repeat answers 200 with the message stored the first time.
+    data = selectors.message_data(result.message, result.attachments if result.created else None)
+    return Status(201 if result.created else 200, data)
 
 
 @router.patch("/messages/{message_id}", response={200: MessageOut, **REFUSALS})

@@ -1,5 +1,6 @@
 """Reads about conversations: who may do what at a moment, lists, unread counts, message data."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from parta.accounts.models import Person, Role, RoleGrant
-from parta.accounts.selectors import STAFF_ROLES, grants_held_at, roles_at
+from parta.accounts.selectors import STAFF_ROLES, grants_held_at
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 
 
@@ -40,14 +41,19 @@ def _still_in_organization(when: datetime) -> Exists:
     )
 
 
-def member_ids(conversation: Conversation, when: datetime | None = None) -> list[int]:
-    """The members who may read the conversation now, to whom its live events go: someone
-    who left the school gets none of them, even before their membership is closed."""
-    return list(
+def members_now(conversation: Conversation, when: datetime | None = None) -> QuerySet[Any, int]:
+    """Ids of the members who may read the conversation now, to whom its live events go:
+    someone who left the school gets none of them, even before their membership is closed.
+    A query, so realtime.publish reads and numbers them in one statement."""
+    return (
         ConversationMember.objects.filter(conversation=conversation, left_at__isnull=True)
         .filter(_still_in_organization(when or timezone.now()))
         .values_list("person_id", flat=True)
     )
+
+
+def member_ids(conversation: Conversation, when: datetime | None = None) -> list[int]:
+    return list(members_now(conversation, when))
 
 
 def is_staff_only(conversation: Conversation) -> bool:
@@ -55,54 +61,125 @@ def is_staff_only(conversation: Conversation) -> bool:
     return conversation.purpose == Conversation.Purpose.STAFF
 
 
-def may_moderate(person: Person, conversation: Conversation, when: datetime) -> bool:
-    """Owner and moderators of a group conversation, and the school's admins (not in direct)."""
-    if conversation.purpose == Conversation.Purpose.DIRECT:
-        return False
-    if Role.ADMIN in roles_at(person, conversation.organization, when):
+@dataclass(frozen=True)
+class Access:
+    """What one person may do in one conversation at one moment: the conversation (with its
+    organization, district and region), the person's open membership and what they hold in
+    the school, read in one query by `access_to`. Every check of a conversation's rights
+    asks it; a request reads it once and hands it to the service."""
+
+    person: Person
+    conversation: Conversation
+    member: ConversationMember | None
+    when: datetime
+    in_school: bool  # holds some role in the conversation's organization
+    is_admin: bool
+    is_staff: bool  # one of STAFF_ROLES
+
+    @property
+    def may_read(self) -> bool:
+        """A member who still belongs to the organization: leaving the school (every role
+        closed) takes its conversations away at once, even before the memberships close."""
+        return self.conversation.deleted_at is None and self.member is not None and self.in_school
+
+    @property
+    def may_moderate(self) -> bool:
+        """Owner and moderators of a group conversation, and the school's admins (not in
+        direct chats)."""
+        if self.conversation.purpose == Conversation.Purpose.DIRECT:
+            return False
+        return self.is_admin or (
+            self.member is not None
+            and self.member.role
+            in (ConversationMember.Role.OWNER, ConversationMember.Role.MODERATOR)
+        )
+
+    @property
+    def may_post(self) -> bool:
+        if self.member is None or self.conversation.deleted_at is not None or not self.in_school:
+            return False
+        if self.conversation.kind == Conversation.Kind.CHANNEL:
+            return self.is_admin or self.member.role in (
+                ConversationMember.Role.OWNER,
+                ConversationMember.Role.AUTHOR,
+            )
+        if self.conversation.is_read_only:
+            return self.may_moderate
         return True
-    member = membership(person, conversation)
-    return member is not None and member.role in (
-        ConversationMember.Role.OWNER,
-        ConversationMember.Role.MODERATOR,
+
+    @property
+    def may_join(self) -> bool:
+        """Anyone of the school may be in it now (staff-only ones: staff roles only)."""
+        if self.conversation.purpose == Conversation.Purpose.NOTICES:
+            return False
+        return self.is_staff if is_staff_only(self.conversation) else self.in_school
+
+
+def _school_flags(person: Person, when: datetime, organization: OuterRef) -> dict[str, Exists]:
+    """Annotations for Access: what the person holds at `when` in the organization that
+    `organization` names in the outer query."""
+    grants = RoleGrant.objects.filter(
+        grants_held_at(when), person=person, organization_id=organization
     )
+    return {
+        "in_school": Exists(grants),
+        "is_admin": Exists(grants.filter(role=Role.ADMIN)),
+        "is_staff": Exists(grants.filter(role__in=list(STAFF_ROLES))),
+    }
+
+
+def access_to(person: Person, conversation: Conversation | int, when: datetime) -> Access | None:
+    """`person`'s access to the conversation (or the conversation with that id) at `when`,
+    in one query for a member; None when there is no such conversation."""
+    pk = conversation if isinstance(conversation, int) else conversation.pk
+    loaded = "organization__district__region"
+    member = (
+        ConversationMember.objects.filter(conversation_id=pk, person=person, left_at__isnull=True)
+        .select_related(f"conversation__{loaded}")
+        .annotate(**_school_flags(person, when, OuterRef("conversation__organization_id")))
+        .first()
+    )
+    # Not a member: an admin may still moderate it, and the school's people may join some.
+    held: Any = member or (
+        Conversation.objects.select_related(loaded)
+        .annotate(**_school_flags(person, when, OuterRef("organization_id")))
+        .filter(pk=pk)
+        .first()
+    )
+    if held is None:
+        return None
+    return Access(
+        person=person,
+        conversation=member.conversation if member is not None else held,
+        member=member,
+        when=when,
+        in_school=held.in_school,
+        is_admin=held.is_admin,
+        is_staff=held.is_staff,
+    )
+
+
+def _access(person: Person, conversation: Conversation, when: datetime) -> Access:
+    found = access_to(person, conversation, when)
+    if found is None:
+        raise Conversation.DoesNotExist
+    return found
+
+
+def may_moderate(person: Person, conversation: Conversation, when: datetime) -> bool:
+    return _access(person, conversation, when).may_moderate
 
 
 def may_read(person: Person, conversation: Conversation, when: datetime) -> bool:
-    """A member who still belongs to the organization: leaving the school (every role
-    closed) takes its conversations away at once, even before the memberships are closed."""
-    return (
-        conversation.deleted_at is None
-        and membership(person, conversation) is not None
-        and bool(roles_at(person, conversation.organization, when))
-    )
+    return _access(person, conversation, when).may_read
 
 
 def may_post(person: Person, conversation: Conversation, when: datetime) -> bool:
-    member = membership(person, conversation)
-    if member is None or conversation.deleted_at is not None:
-        return False
-    roles = roles_at(person, conversation.organization, when)
-    if not roles:
-        return False
-    if conversation.kind == Conversation.Kind.CHANNEL:
-        return (
-            member.role in (ConversationMember.Role.OWNER, ConversationMember.Role.AUTHOR)
-            or Role.ADMIN in roles
-        )
-    if conversation.is_read_only:
-        return may_moderate(person, conversation, when)
-    return True
+    return _access(person, conversation, when).may_post
 
 
 def may_join(person: Person, conversation: Conversation, when: datetime) -> bool:
-    """Anyone of the school may be in it now (staff-only ones: staff roles only)."""
-    if conversation.purpose == Conversation.Purpose.NOTICES:
-        return False
-    roles = roles_at(person, conversation.organization, when)
-    if is_staff_only(conversation):
-        return bool(roles & STAFF_ROLES)
-    return bool(roles)
+    return _access(person, conversation, when).may_join
 
 
 def conversations_of(person: Person) -> QuerySet[ConversationMember]:
@@ -195,8 +272,9 @@ def attachment_data(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-def message_data(message: Message) -> dict[str, Any]:
-    """What members see of a message: a deleted one keeps its place but not its text."""
+def message_data(message: Message, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+    """What members see of a message: a deleted one keeps its place but not its text.
+    `attachments`: the message's files when the caller has them (a send just stored them)."""
     deleted = message.deleted_at is not None
     reply = message.reply_to
     return {
@@ -219,7 +297,16 @@ def message_data(message: Message) -> dict[str, Any]:
                 "text": "" if reply.deleted_at else reply.text[:140],
             }
         ),
-        "attachments": [] if deleted else [attachment_data(a) for a in message.attachments.all()],
+        "attachments": []
+        if deleted
+        else [
+            attachment_data(a)
+            for a in (
+                message.attachments.all()
+                if attachments is None
+                else sorted(attachments, key=lambda a: a.pk)
+            )
+        ],
     }
 
 

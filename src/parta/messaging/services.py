@@ -6,7 +6,9 @@ of a message that was not stored.
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
@@ -28,12 +30,15 @@ from parta.messaging.attachments import check_size, image_preview, sniff
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.messaging.selectors import (
     STAFF_ROLES,
+    Access,
+    access_to,
     conversation_data,
     is_staff_only,
     may_join,
     may_moderate,
     may_post,
     member_ids,
+    members_now,
     membership,
     message_data,
 )
@@ -55,11 +60,13 @@ class ServiceNotice:
 
 
 def _publish_to_members(conversation: Conversation, kind: str, payload: dict) -> None:
-    publish(member_ids(conversation), kind, payload)
+    publish(members_now(conversation), kind, payload)
 
 
-def _publish_message(kind: str, message: Message) -> None:
-    _publish_to_members(message.conversation, kind, {"message": message_data(message)})
+def _publish_message(
+    kind: str, message: Message, attachments: list[Attachment] | None = None
+) -> None:
+    _publish_to_members(message.conversation, kind, {"message": message_data(message, attachments)})
 
 
 # ---------------------------------------------------------------- conversations
@@ -413,25 +420,23 @@ def _store(
     idempotency_key: str | None,
     reply_to: Message | None,
     service_kind: str = "",
-) -> tuple[Message, bool]:
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                conversation=conversation,
-                organization_id=conversation.organization_id,
-                author=author,
-                written_at=moment,
-                text=text,
-                is_service=bool(service_kind),
-                service_kind=service_kind,
-                reply_to=reply_to,
-                idempotency_key=idempotency_key or None,
-            )
-    except IntegrityError:
-        # The same key raced in from another tab and won: that one is the message.
-        return Message.objects.get(author=author, idempotency_key=idempotency_key), False
-    messages_written.send(sender=Message, messages=[message])
-    return message, True
+    zone: ZoneInfo | None = None,
+) -> Message:
+    message = Message.objects.create(
+        conversation=conversation,
+        organization_id=conversation.organization_id,
+        author=author,
+        written_at=moment,
+        text=text,
+        is_service=bool(service_kind),
+        service_kind=service_kind,
+        reply_to=reply_to,
+        idempotency_key=idempotency_key or None,
+    )
+    # The week's tally needs the school's zone; a send through Access knows it already.
+    zones = {conversation.organization_id: zone} if zone is not None else None
+    messages_written.send(sender=Message, messages=[message], zones=zones)
+    return message
 
 
 def _repeated(
@@ -463,7 +468,13 @@ def _repeated(
     return existing
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    created: bool  # False: the idempotency key named a message stored before
+    attachments: list[Attachment]
+
+
 def send_message(
     author: Person,
     conversation: Conversation,
@@ -479,19 +490,77 @@ def send_message(
     (the same key with another text, reply or attachments, or in another chat: Conflict)."""
     if is_service:
         return post_service_notice(conversation, author, ServiceNotice.NOTICE, text=text, at=at)
+    return submit_message(
+        author,
+        conversation,
+        text,
+        idempotency_key=idempotency_key,
+        reply_to=reply_to,
+        attachments=attachments,
+        at=at,
+    ).message
+
+
+def submit_message(
+    author: Person,
+    conversation: Conversation,
+    text: str,
+    *,
+    access: Access | None = None,
+    idempotency_key: str | None = None,
+    reply_to: Message | None = None,
+    attachments: Iterable[Attachment] = (),
+    at: datetime | None = None,
+) -> Sent:
+    """send_message for a request that has read the author's `access` already (one query
+    for the rights, the school and its zone): the live path, at most 8 statements."""
     files = list(attachments)
+    try:
+        return _submit(author, conversation, text, access, idempotency_key, reply_to, files, at)
+    except IntegrityError:
+        # The same key raced in from another tab and won: that one is the message. Inside
+        # a caller's transaction the error is the caller's, like any failed write.
+        if not idempotency_key or transaction.get_connection().in_atomic_block:
+            raise
+        existing = Message.objects.filter(author=author, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return Sent(_repeated(existing, conversation, text, reply_to, files), False, files)
+
+
+@transaction.atomic
+def _submit(
+    author: Person,
+    conversation: Conversation,
+    text: str,
+    access: Access | None,
+    idempotency_key: str | None,
+    reply_to: Message | None,
+    files: list[Attachment],
+    at: datetime | None,
+) -> Sent:
     if idempotency_key:
         if len(idempotency_key) > 64:
             raise ValidationError(_("Ключ повтора длиннее 64 знаков."))
         existing = Message.objects.filter(author=author, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return _repeated(existing, conversation, text, reply_to, files)
-    moment = at or timezone.now()
+            return Sent(_repeated(existing, conversation, text, reply_to, files), False, files)
+    moment = at or (access.when if access is not None else timezone.now())
+    # An access read for another person, chat or moment is read again for this send.
+    if access is None or (access.when, access.person.pk, access.conversation.pk) != (
+        moment,
+        author.pk,
+        conversation.pk,
+    ):
+        access = access_to(author, conversation, moment)
+    if access is None:
+        raise ValidationError(_("Беседа удалена."))
+    conversation = access.conversation
     if conversation.deleted_at is not None and conversation.deleted_at <= moment:
         raise ValidationError(_("Беседа удалена."))
-    if membership(author, conversation) is None:
+    if access.member is None:
         raise PermissionDenied(_("Писать в беседу могут только её участники."))
-    if not may_post(author, conversation, moment):
+    if not access.may_post:
         if conversation.kind == Conversation.Kind.CHANNEL:
             raise PermissionDenied(_("В канале пишут администраторы и назначенные авторы."))
         raise PermissionDenied(_("Беседа только для чтения."))
@@ -512,19 +581,19 @@ def send_message(
             or attachment.message_id is not None
         ):
             raise ValidationError(_("Вложение загружено не для этого сообщения."))
-    message, created = _store(
+    message = _store(
         author,
         conversation,
         text,
         moment=moment,
         idempotency_key=idempotency_key,
         reply_to=reply_to,
+        zone=conversation.organization.district.region.zone,
     )
-    if not created:
-        return _repeated(message, conversation, text, reply_to, files)
-    Attachment.objects.filter(pk__in=[a.pk for a in files]).update(message=message)
-    _publish_message("message.created", message)
-    return message
+    if files:
+        Attachment.objects.filter(pk__in=[a.pk for a in files]).update(message=message)
+    _publish_message("message.created", message, files)
+    return Sent(message, True, files)
 
 
 @transaction.atomic
@@ -539,7 +608,7 @@ def post_service_notice(
     """«Joined», «left», «call started» by `person`: shown in the conversation, never counted."""
     if membership(person, conversation) is None:
         raise PermissionDenied(_("Писать в беседу могут только её участники."))
-    message, _created = _store(
+    message = _store(
         person,
         conversation,
         text,
@@ -548,7 +617,7 @@ def post_service_notice(
         reply_to=None,
         service_kind=kind,
     )
-    _publish_message("message.created", message)
+    _publish_message("message.created", message, [])
     return message
 
 

@@ -68,7 +68,9 @@ def _upsert(key: TallyKey, n: int) -> None:
         )
 
 
-@transaction.atomic
+# savepoint=False: inside a send's transaction a savepoint is two statements more on the
+# live path, and a failure here fails the send anyway.
+@transaction.atomic(savepoint=False)
 def add_counts(counts: Counter[TallyKey]) -> None:
     if not counts:
         return
@@ -106,8 +108,19 @@ def add_counts(counts: Counter[TallyKey]) -> None:
     insert_models(WeeklyMessageTally, to_create)
 
 
-def on_messages_written(sender: Any, messages: list[MessageLike], **kwargs: Any) -> None:
-    add_counts(count_messages(messages, organization_zones(m.organization_id for m in messages)))
+def on_messages_written(
+    sender: Any,
+    messages: list[MessageLike],
+    zones: dict[int, ZoneInfo] | None = None,
+    **kwargs: Any,
+) -> None:
+    """`zones`: the organizations' zones when the writer knows them (the live send path
+    reads them with the author's rights), else read here."""
+    counted = [m for m in messages if not m.is_service]
+    if not counted:
+        return
+    known = zones or organization_zones(m.organization_id for m in counted)
+    add_counts(count_messages(counted, known))
 
 
 def _all_messages() -> Iterator[Message]:

@@ -8,8 +8,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from parta.realtime.models import EventCursor, PersonEvent
@@ -20,44 +20,72 @@ def person_group(person_id: int) -> str:
     return f"person-{person_id}"
 
 
-def publish(person_ids: Iterable[int], kind: str, payload: dict) -> None:
+def publish(people: Iterable[int] | QuerySet[Any, int], kind: str, payload: dict) -> None:
     """Append an event to each person's log and, once the caller's transaction commits,
     push it to their open tabs. A rollback sends nothing and uses no sequence number.
 
-    Sequence numbers come from one counter row per person (EventCursor), locked with
-    SELECT ... FOR UPDATE in person order and then incremented with F() + 1 in the same
-    transaction: concurrent publishers to the same person queue on that row on PostgreSQL
-    (the lock order rules out deadlocks between multi-person publishes), and on SQLite
-    BEGIN IMMEDIATE already serialises writers. MAX(seq) + 1 would race (two readers see
-    the same maximum) and would restart numbering once old events are pruned.
+    `people` are person ids, or a query of them (`values_list("person_id", flat=True)`):
+    a query is run inside the numbering statement itself, so a chat's members are read and
+    numbered in one round trip whatever the chat's size.
+
+    Sequence numbers come from one counter row per person (EventCursor), made or
+    incremented by one INSERT … ON CONFLICT DO UPDATE … RETURNING in person order: the
+    statement locks each row until the transaction ends, so concurrent publishers to the
+    same person queue on that row on PostgreSQL (the person order rules out deadlocks
+    between multi-person publishes), and on SQLite BEGIN IMMEDIATE already serialises
+    writers. MAX(seq) + 1 would race (two readers see the same maximum) and would restart
+    numbering once old events are pruned.
     """
-    ids = sorted(set(person_ids))
-    if not ids:
-        return
     # Through JSON once, so that the live copy is exactly what catch-up later reads back.
     body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    with transaction.atomic():
-        EventCursor.objects.bulk_create(
-            [EventCursor(person_id=pk) for pk in ids], ignore_conflicts=True
-        )
-        cursors = list(
-            EventCursor.objects.select_for_update()
-            .filter(person_id__in=ids)
-            .order_by("person_id")
-            .values_list("person_id", "last_seq")
-        )
-        EventCursor.objects.filter(person_id__in=ids).update(last_seq=F("last_seq") + 1)
+    # No savepoint in the caller's transaction: the events stand or fall with its writes.
+    with transaction.atomic(savepoint=False):
+        numbers = _next_numbers(people)
+        if not numbers:
+            return
         # Taken under the lock, so a person's events are numbered in time order too
         # (pruning by time then never leaves a hole in the kept numbers).
         moment = timezone.now()
         events = PersonEvent.objects.bulk_create(
-            PersonEvent(person_id=pk, seq=last + 1, kind=kind, payload=body, created_at=moment)
-            for pk, last in cursors
+            PersonEvent(person_id=pk, seq=seq, kind=kind, payload=body, created_at=moment)
+            for pk, seq in numbers
         )
         messages = [(event.person_id, event.as_message()) for event in events]
         # robust: the events are committed either way; a channel layer that is down must
         # not turn the caller's success into an error. Tabs catch up from the log.
         transaction.on_commit(lambda: _deliver(messages), robust=True)
+
+
+def _next_numbers(people: Iterable[int] | QuerySet[Any, int]) -> list[tuple[int, int]]:
+    """(person id, the number of their new event) for each person, in one statement."""
+    if isinstance(people, QuerySet):
+        sql, params = people.query.sql_with_params()
+        source = f"SELECT DISTINCT ids.person_id AS pk FROM ({sql}) AS ids"  # noqa: S608 - ORM SQL
+        values = list(params)
+    else:
+        ids = sorted(set(people))
+        if not ids:
+            return []
+        # VALUES names its column column1 on both SQLite and PostgreSQL.
+        rows = ", ".join(["(%s)"] * len(ids))
+        source = f"SELECT ids.column1 AS pk FROM (VALUES {rows}) AS ids"  # noqa: S608 - placeholders
+        values = ids
+    quote = connection.ops.quote_name
+    table, person, last = (
+        quote(EventCursor._meta.db_table),
+        quote("person_id"),
+        quote("last_seq"),
+    )
+    # «WHERE true»: SQLite would read ON CONFLICT as a join's ON after a bare SELECT.
+    sql = (
+        f"INSERT INTO {table} ({person}, {last}) "  # noqa: S608 - names and placeholders only
+        f"SELECT chosen.pk, 1 FROM ({source}) AS chosen WHERE true ORDER BY chosen.pk "
+        f"ON CONFLICT ({person}) DO UPDATE SET {last} = {table}.{last} + 1 "
+        f"RETURNING {person}, {last}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return sorted(cursor.fetchall())
 
 
 def _deliver(messages: list[tuple[int, dict[str, Any]]]) -> None:
