@@ -27,6 +27,7 @@ def test_serve_collects_static_files_then_runs_the_asgi_app(uvicorn_calls):
                 "workers": 1,
                 "lifespan": "off",
                 "proxy_headers": True,
+                "ws_per_message_deflate": False,
             },
         )
     ]

@@ -1,5 +1,6 @@
 """Writes of the event log: publishing events to people, pruning old ones."""
 
+import asyncio
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -94,10 +95,17 @@ def _deliver(messages: list[tuple[int, dict[str, Any]]]) -> None:
         return
 
     async def send_all() -> None:
-        for person_id, message in messages:
-            await channel_layer.group_send(
-                person_group(person_id), {"type": "person.event", "event": message}
+        # All at once, not one after another: on Redis each group_send is a round trip or
+        # two, and a 30-member chat waited for 30 of them in a row before the answer went.
+        # The Redis layer's pool bounds how many are in flight (parta.realtime.layers).
+        await asyncio.gather(
+            *(
+                channel_layer.group_send(
+                    person_group(person_id), {"type": "person.event", "event": message}
+                )
+                for person_id, message in messages
             )
+        )
 
     async_to_sync(send_all)()
 

@@ -53,6 +53,11 @@ class Command(BaseCommand):
                 workers=workers,
                 lifespan="off",
                 proxy_headers=True,
+                # Events are a few hundred bytes of JSON; per-socket permessage-deflate kept a
+                # zlib compressor and decompressor for every open tab (websockets' defaults:
+                # 12-bit windows, memLevel 5, about 40 KiB a connection by zlib's own formula)
+                # and compressed each event once per member. nginx can gzip the HTTP side.
+                ws_per_message_deflate=False,
             )
         finally:
             if consumer is not None:
