@@ -163,9 +163,24 @@ async def test_a_ping_recovers_a_lost_last_event_and_answers_pong(monkeypatch):
 
     await communicator.send_json_to({"type": "ping"})
     assert await receive_seqs(communicator, 1) == [1]
-    assert await receive(communicator) == {"type": "pong"}
+    assert await receive(communicator) == {"type": "pong", "seq": 1}
     await communicator.send_json_to({"type": "ping"})
-    assert await receive(communicator) == {"type": "pong"}
+    assert await receive(communicator) == {"type": "pong", "seq": 1}
+    await communicator.disconnect()
+
+
+async def test_a_ping_with_nothing_lost_reads_no_events(monkeypatch):
+    anna = await person()
+    communicator = await open_socket(anna, "/ws/events/?after=0")
+    await receive(communicator)
+    await send([anna])
+    assert await receive_seqs(communicator, 1) == [1]
+    reads = []
+    monkeypatch.setattr(consumers, "catch_up", lambda *args: reads.append(args))
+    for _ in range(3):
+        await communicator.send_json_to({"type": "ping"})
+        assert await receive(communicator) == {"type": "pong", "seq": 1}
+    assert reads == []
     await communicator.disconnect()
 
 
@@ -259,7 +274,7 @@ async def test_bad_frames_get_a_clear_error_and_the_socket_stays(frame):
     assert error["type"] == "error"
     assert error["detail"]
     await communicator.send_json_to({"type": "ping"})
-    assert await receive(communicator) == {"type": "pong"}
+    assert await receive(communicator) == {"type": "pong", "seq": None}
     await communicator.disconnect()
 
 
