@@ -17,4 +17,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.mkdtemp(prefix="parta-testdb-"), "test.sqlite3")
     }
+# Connections closed after each use, as before persistent ones were the default: threads
+# the tests start (Channels' database thread, servers) must not keep the test database
+# open, or PostgreSQL cannot drop it at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
