@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+import uuid
 
 os.environ.setdefault("SECRET_KEY", "parta-tests-only")
 os.environ.setdefault("PARTA_DATA_DIR", tempfile.mkdtemp(prefix="parta-tests-"))
@@ -21,4 +22,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # the tests start (Channels' database thread, servers) must not keep the test database
 # open, or PostgreSQL cannot drop it at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    # A prefix of this test run's own: tests.caches.clear_cache deletes only its keys.
+    CACHES["default"]["KEY_PREFIX"] = f"parta-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

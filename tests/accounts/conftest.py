@@ -1,9 +1,9 @@
 import re
 
 import pytest
-from django.core.cache import cache
 
 from parta.accounts import sms
+from tests.caches import clear_cache
 
 
 @pytest.fixture(autouse=True)
@@ -11,10 +11,10 @@ def sms_outbox(settings):
     """Codes go to the in-memory outbox; rate-limit counters start empty."""
     settings.PARTA_SMS_BACKEND = "parta.accounts.sms.LocmemSmsBackend"
     sms.outbox.clear()
-    cache.clear()
+    clear_cache()
     yield sms.outbox
     sms.outbox.clear()
-    cache.clear()
+    clear_cache()
 
 
 def last_code(outbox, phone):

@@ -2,13 +2,13 @@
 creates the classes, makes a teacher link; a teacher joins by it and the admin approves."""
 
 import pytest
-from django.core.cache import cache
 
 from parta.accounts import sms
 from parta.accounts.models import Role
 from parta.accounts.selectors import holds_role
 from parta.structure.models import SchoolClass
 from tests.accounts.conftest import last_code
+from tests.caches import clear_cache
 from tests.factories import make_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,7 +21,7 @@ TEACHER_PHONE = "+79134445566"
 def outbox(settings):
     settings.PARTA_SMS_BACKEND = "parta.accounts.sms.LocmemSmsBackend"
     sms.outbox.clear()
-    cache.clear()
+    clear_cache()
     yield sms.outbox
     sms.outbox.clear()
 

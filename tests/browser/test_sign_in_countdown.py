@@ -3,9 +3,9 @@
 import re
 
 import pytest
-from django.core.cache import cache
 
 from parta.accounts import sms
+from tests.caches import clear_cache
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,10 +18,10 @@ def one_code_per_three_seconds(settings):
     settings.PARTA_SIGNIN_PHONE_LIMIT = 1
     settings.PARTA_SIGNIN_PHONE_WINDOW = 3
     sms.outbox.clear()
-    cache.clear()
+    clear_cache()
     yield
     sms.outbox.clear()
-    cache.clear()
+    clear_cache()
 
 
 def _ask_for_code(page):

@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 
 import pytest
-from django.core.cache import cache
 
 from parta.accounts import sms
 from parta.accounts.models import Person, Role
 from parta.accounts.services import enrol_student, grant_role, link_parent
 from parta.invites.services import NewInvite, create_invite
 from parta.structure.models import Organization, SchoolClass
+from tests.caches import clear_cache
 from tests.factories import make_class, make_member, make_person
 
 
@@ -17,10 +17,10 @@ from tests.factories import make_class, make_member, make_person
 def clean_limits_and_outbox(settings):
     settings.PARTA_SMS_BACKEND = "parta.accounts.sms.LocmemSmsBackend"
     sms.outbox.clear()
-    cache.clear()
+    clear_cache()
     yield
     sms.outbox.clear()
-    cache.clear()
+    clear_cache()
 
 
 @dataclass

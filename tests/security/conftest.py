@@ -14,7 +14,6 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client
@@ -37,6 +36,7 @@ from parta.messaging.services import (
 from parta.structure.models import District, Organization, Region, SchoolClass
 from parta.support.models import AdminChangeDocument
 from parta.support.services import file_request
+from tests.caches import clear_cache
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # The number a school asks to make its new admin: a phone of nobody in the world yet.
@@ -322,7 +322,7 @@ def world(django_db_setup, django_db_blocker):
 def no_limits_no_sms(settings):
     """Rate limits start from zero in each cell; codes go to the outbox, not to a gateway."""
     settings.PARTA_SMS_BACKEND = "parta.accounts.sms.LocmemSmsBackend"
-    cache.clear()
+    clear_cache()
     sms.outbox.clear()
     yield
     sms.outbox.clear()
