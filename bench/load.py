@@ -29,7 +29,7 @@ member, after a 10 s drain) and duplicated ones (received twice by one member); 
 also carry per-person sequence numbers, so gaps and repeats there are counted too. Healthy
 (Mattermost's criteria): errors + timeouts + drops + failed connections < 0.025 % of requests
 and connections, and send p99 < 2 s. RSS per idle connection = growth of the server processes'
-VmRSS (children included) over the level's connections.
+VmRSS (children included) from the first level to this one, over the connections added.
 
 --scale multiplies member counts, senders, rates and ramp levels (a smoke run); the results
 (JSON) go to bench/out/load-<time>.json and a Markdown table is printed.
@@ -166,14 +166,24 @@ class Client:
         if data is not None:
             sent["Content-Type"] = "application/json"
         async with self.slots:
-            connection = self.idle.pop() if self.idle else Connection(self.port)
-            try:
-                status, answer_headers, raw = await asyncio.wait_for(
-                    connection.request(method, path, sent, data), timeout
-                )
-            except BaseException:
-                connection.close()
-                raise
+            deadline = now() + timeout
+            while True:
+                reused = bool(self.idle)
+                connection = self.idle.pop() if reused else Connection(self.port)
+                try:
+                    status, answer_headers, raw = await asyncio.wait_for(
+                        connection.request(method, path, sent, data), deadline - now()
+                    )
+                    break
+                except (HttpError, ConnectionError):
+                    connection.close()
+                    # The server closed an idle keep-alive connection (uvicorn after 5 s)
+                    # before it read the request: a browser retries on a new connection.
+                    if not reused:
+                        raise
+                except BaseException:
+                    connection.close()
+                    raise
             self.idle.append(connection)
         try:
             parsed = json.loads(raw) if raw else None
@@ -195,7 +205,7 @@ async def wait_http(port: int, path: str, limit: float) -> None:
             status, _, _ = await client.request("GET", path, timeout=5)
             if status == 200:
                 return
-        except (TimeoutError, OSError, HttpError, ValueError):
+        except (TimeoutError, OSError, EOFError, HttpError, ValueError):
             pass
         finally:
             client.close()
@@ -217,6 +227,7 @@ class Tally:
     received: dict[str, dict[int, list[float]]] = field(default_factory=lambda: defaultdict(dict))
     errors: int = 0
     timeouts: int = 0
+    error_kinds: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def got(self, member: int, marker: str, at: float) -> None:
         if marker in self.sent_at:
@@ -278,6 +289,7 @@ def tally_figures(tally: Tally, started: float, hub: Hub, rate: float) -> dict[s
         "lost": lost,
         "duplicated": duplicated,
         "errors": tally.errors,
+        "error_kinds": dict(tally.error_kinds),
         "timeouts": tally.timeouts,
         "drops": hub.drops,
         "connect_failures": hub.connect_failures,
@@ -530,7 +542,7 @@ class Parta(System):
                 raise
             except ConnectionClosed:
                 hub.drops += 1
-            except (TimeoutError, OSError, websockets.InvalidHandshake):
+            except (TimeoutError, OSError, EOFError, websockets.InvalidHandshake):
                 if attempt == 0 and not ready.is_set():
                     hub.connect_failures += 1
                     ready.set()
@@ -778,7 +790,7 @@ class Synapse(System):
                     )
                     if status != 200:
                         raise HttpError(f"sync: HTTP {status}")
-                except (TimeoutError, OSError, HttpError, ValueError):
+                except (TimeoutError, OSError, EOFError, HttpError, ValueError):
                     if since is None and not ready.is_set():
                         hub.connect_failures += 1
                         ready.set()
@@ -907,14 +919,16 @@ async def drive(
         except TimeoutError:
             tally.timeouts += 1
             return
-        except (OSError, HttpError, ValueError):
+        except (OSError, EOFError, HttpError, ValueError) as failure:
             tally.errors += 1
+            tally.error_kinds[type(failure).__name__] += 1
             return
         if 200 <= status < 300:
             tally.answered_at[marker] = done = now()
             tally.latencies.append(done - at)
         else:
             tally.errors += 1
+            tally.error_kinds[f"HTTP {status}"] += 1
 
     for index in range(count):
         delay = started + index / rate - now()
@@ -968,7 +982,6 @@ async def ramp_workload(
     system: System, population: Population, scale: float, duration: float, label: str
 ) -> dict[str, Any]:
     hub = Hub()
-    base_rss = system.server.rss_kib() if system.server else 0
     members, rate = scaled(30, scale, 2), 2.0
     levels = [scaled(level, scale, members) for level in RAMP_LEVELS]
     tasks: list[asyncio.Task[None]] = []
@@ -983,11 +996,15 @@ async def ramp_workload(
             )
             connect_s = now() - opened
             await asyncio.sleep(3)
-            rss = system.server.rss_kib() if system.server else 0
             hub.tally = tally = Tally(members=members)
             started = await drive(
                 system, senders, population.chat30, rate, duration, tally, f"{label}-{level}"
             )
+            # Read after the sends, so that the first level's figure includes the server's
+            # warm-up (workers import code and fill caches on their first requests); memory
+            # per connection is the growth from there.
+            rss = system.server.rss_kib() if system.server else 0
+            first = steps[0] if steps else None
             figures = tally_figures(tally, started, hub, rate)
             failed = (
                 figures["errors"]
@@ -1009,7 +1026,11 @@ async def ramp_workload(
                 level=level,
                 connect_s=round(connect_s, 1),
                 rss_kib=rss,
-                rss_per_connection_kib=round((rss - base_rss) / level, 1),
+                rss_per_connection_kib=(
+                    round((rss - first["rss_kib"]) / (level - first["level"]), 1)
+                    if first is not None
+                    else None
+                ),
                 failure_share=round(failed / attempts, 6),
                 healthy=healthy,
             )
@@ -1024,7 +1045,7 @@ async def ramp_workload(
     best = next((s for s in steps if s["level"] == healthy_count), None)
     return {
         "largest_healthy": healthy_count,
-        "base_rss_kib": base_rss,
+        "first_level_rss_kib": steps[0]["rss_kib"] if steps else None,
         "rss_per_connection_kib": best["rss_per_connection_kib"] if best else None,
         "send_p50_ms": best["send_p50_ms"] if best else None,
         "send_p99_ms": best["send_p99_ms"] if best else None,
