@@ -1,13 +1,73 @@
 """The root JSON API (django-ninja); each app mounts its router here. Schema: /api/openapi.json."""
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.security import SessionAuth
 
-from parta.api_errors import BadBody, TextParser
+from parta.api_errors import BadBody, ErrorOut, TextParser
 
-api = NinjaAPI(
+# The refusals any operation may answer, written once here rather than on every route:
+# bad text or a service's refusal (400), not signed in (401), not allowed (403), nothing
+# there (404), a body too large (413), a body that does not fit its schema (422, ninja's
+# own list of problems), too many tries (429).
+REFUSAL_STATUSES = {
+    "400": "Неверный запрос",
+    "401": "Нужно войти",
+    "403": "Нет прав",
+    "404": "Не найдено",
+    "413": "Запрос слишком большой",
+    "422": "Данные не подходят под схему",
+    "429": "Слишком много попыток",
+}
+# A refusal's code, when the error itself does not carry one.
+CODES = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_big",
+    429: "rate_limited",
+}
+
+
+class PartaAPI(NinjaAPI):
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("ErrorOut", ErrorOut.model_json_schema())
+        components["ValidationErrorOut"] = {
+            "title": "ValidationErrorOut",
+            "type": "object",
+            "properties": {"detail": {"title": "Detail", "type": "array", "items": {}}},
+            "required": ["detail"],
+        }
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in REFUSAL_STATUSES.items():
+                    name = "ValidationErrorOut" if status == "422" else "ErrorOut"
+                    responses.setdefault(
+                        status,
+                        {
+                            "description": description,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": f"#/components/schemas/{name}"}
+                                }
+                            },
+                        },
+                    )
+        return schema
+
+
+api = PartaAPI(
     title="Parta API",
     version="1",
     description="Организации, роли, сообщения, звонки и еженедельные показатели активности.",
@@ -26,7 +86,10 @@ api.parser = TextParser()
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # ninja words any parser failure as «Cannot parse request body»; ours says what is wrong.
     shown = exc.__cause__ if isinstance(exc.__cause__, BadBody) else exc
-    return api.create_response(request, {"detail": str(shown)}, status=exc.status_code)
+    code = "bad_text" if isinstance(shown, BadBody) else CODES.get(exc.status_code, "error")
+    return api.create_response(
+        request, {"detail": str(shown), "code": code}, status=exc.status_code
+    )
 
 
 def _mount() -> None:
