@@ -52,9 +52,13 @@ class PartaAPI(NinjaAPI):
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
                 for status, description in REFUSAL_STATUSES.items():
+                    # ninja keys its own responses by int: a str key beside one would
+                    # serialise as a second "400" and hide the route's own answer.
+                    if status in responses or int(status) in responses:
+                        continue
                     name = "ValidationErrorOut" if status == "422" else "ErrorOut"
                     responses.setdefault(
-                        status,
+                        int(status),
                         {
                             "description": description,
                             "content": {

@@ -145,3 +145,16 @@ def test_the_answer_is_documented(world, db, client: Client, found: Found):
     assert fields <= set(response.json()), (
         f"{response.json()} lacks {fields - set(response.json())}"
     )
+
+
+def test_the_served_schema_has_each_answer_once_and_keeps_each_route_s_own(client):
+    def no_duplicates(pairs):
+        keys = [key for key, _value in pairs]
+        assert len(keys) == len(set(keys)), keys
+        return dict(pairs)
+
+    served = json.loads(client.get("/api/openapi.json").content, object_pairs_hook=no_duplicates)
+    sign_in = served["paths"]["/api/accounts/sign-in/request-code"]["post"]["responses"]
+    refusal = sign_in["400"]["content"]["application/json"]["schema"]["$ref"]
+    assert refusal.endswith("/SignInErrorOut")
+    assert "422" in sign_in and "403" in sign_in
