@@ -18,10 +18,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.mkdtemp(prefix="parta-testdb-"), "test.sqlite3")
     }
-# Connections closed after each use, as before persistent ones were the default: threads
-# the tests start (Channels' database thread, servers) must not keep the test database
-# open, or PostgreSQL cannot drop it at the end.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
     # A prefix of this test run's own: tests.caches.clear_cache deletes only its keys.
     CACHES["default"]["KEY_PREFIX"] = f"parta-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # noqa: F405

@@ -98,10 +98,11 @@ if not os.environ.get("DATABASE_URL"):
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'parta.sqlite3'}",
-        # Kept open between requests (each process's database thread reuses its own) and
-        # checked before reuse: a new PostgreSQL connection per request cost a TCP and
-        # auth handshake on every send.
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        # 0 under ASGI: Django runs each request's sync code in a thread of its own, so a
+        # connection kept per thread is never reused and never closed. With 60 as the
+        # default, `parta serve --workers 2` ran PostgreSQL out of connections («too many
+        # clients», HTTP 500) under the live-path benchmark. Reuse wants a pool (issue 12).
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }
