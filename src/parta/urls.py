@@ -3,6 +3,11 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from parta.api import api
 
+# Refusals, missing pages and failures (web/error_pages.py): the site's pages, JSON under /api/.
+handler403 = "parta.web.error_pages.forbidden"
+handler404 = "parta.web.error_pages.not_found"
+handler500 = "parta.web.error_pages.server_error"
+
 # No route serves MEDIA_ROOT, in DEBUG neither: uploads are personal data, and only the
 # apps' own views (messaging's attachment view) check who may read a file.
 

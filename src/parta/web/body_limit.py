@@ -9,9 +9,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from parta.web.error_pages import api_error, is_api
 
 FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -35,6 +37,6 @@ def too_big(request: HttpRequest) -> HttpResponse:
     detail = _("Запрос слишком большой: не больше %(size)s КБ.") % {
         "size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
     }
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": detail, "code": "too_big"}, status=413)
+    if is_api(request):
+        return api_error(detail, "too_big", 413)
     return render(request, "web/too_big.html", {"detail": detail}, status=413)
