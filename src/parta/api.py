@@ -2,13 +2,15 @@
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.errors import HttpError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.security import SessionAuth
 
 from parta.api_errors import BadBody, ErrorOut, TextParser
+from parta.errors import Conflict
 
 # The refusals any operation may answer, written once here rather than on every route:
 # bad text or a service's refusal (400), not signed in (401), not allowed (403), nothing
@@ -91,9 +93,35 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # ninja words any parser failure as «Cannot parse request body»; ours says what is wrong.
     shown = exc.__cause__ if isinstance(exc.__cause__, BadBody) else exc
     code = "bad_text" if isinstance(shown, BadBody) else CODES.get(exc.status_code, "error")
-    return api.create_response(
-        request, {"detail": str(shown), "code": code}, status=exc.status_code
-    )
+    return _refusal(request, exc.status_code, str(shown), code)
+
+
+# A service's refusal, raised from anywhere in a handler, answers with the service's words:
+# a handler calls the service and returns its result. The service's transaction has already
+# rolled back when the exception reaches these.
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """Bad input: 400 with the error's own code (None when it has none); a Conflict with
+    what is stored (an idempotency key reused): 409."""
+    status = 409 if isinstance(exc, Conflict) else 400
+    return _refusal(request, status, " ".join(exc.messages), getattr(exc, "code", None))
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _refusal(request, 403, str(exc) or "forbidden", "forbidden")
+
+
+@api.exception_handler(ObjectDoesNotExist)
+def _does_not_exist(request: HttpRequest, exc: ObjectDoesNotExist) -> HttpResponse:
+    """A row a service looked up and did not find: the same 404 as get_object_or_404's."""
+    return api.on_exception(request, Http404(str(exc)))
+
+
+def _refusal(request: HttpRequest, status: int, detail: str, code: str | None) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, "code": code}, status=status)
 
 
 def _mount() -> None:
