@@ -24,6 +24,7 @@ from parta.calls.tokens import link_path
 from parta.messaging.models import Conversation
 from parta.messaging.selectors import membership
 from parta.structure.models import Organization
+from parta.web.auth import signed_in
 
 HEARTBEAT_MS = 10_000
 
@@ -64,7 +65,7 @@ def _refusal(refused: ValidationError | PermissionDenied) -> str:
 def my_calls(request: HttpRequest) -> HttpResponse:
     """The person's page of calls: history with participants and durations, and a form to
     start a call with a link."""
-    person: Person = request.user  # type: ignore[assignment]
+    person = signed_in(request)
     form = StandaloneCallForm(person)
     history = selectors.person_history(person, timezone.now())
     return render(request, "calls/mine.html", {"history": history, "form": form})
@@ -74,7 +75,7 @@ def my_calls(request: HttpRequest) -> HttpResponse:
 @require_POST
 def start(request: HttpRequest) -> HttpResponse:
     """Start (or join the running) call of a conversation, or a standalone call by link."""
-    person: Person = request.user  # type: ignore[assignment]
+    person = signed_in(request)
     conversation = None
     if request.POST.get("conversation"):
         conversation = get_object_or_404(

@@ -40,15 +40,10 @@ from parta.invites.models import InviteLink, JoinRequest
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of
 from parta.structure.services import move_student, require_admin
-from parta.structure.views import forbidden
+from parta.web.auth import signed_in
 
 _INVITE_KEY = "parta_join_invite"
 _PHONE_KEY = "parta_join_phone"
-
-
-def _actor(request: HttpRequest) -> Person:
-    assert isinstance(request.user, Person)  # noqa: S101 - login_required lets only people in
-    return request.user
 
 
 def _person_or_none(request: HttpRequest) -> Person | None:
@@ -167,7 +162,7 @@ def join_code(request: HttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def join_accept(request: HttpRequest) -> HttpResponse:
-    person = _actor(request)
+    person = signed_in(request)
     link = _session_invite(request)
     if link is None:
         return _unavailable(request, str(services.InviteUnavailable()))
@@ -201,7 +196,7 @@ def manage(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "invites/manage.html",
-        {"organizations": selectors.organizations_managed_by(_actor(request), now)},
+        {"organizations": selectors.organizations_managed_by(signed_in(request), now)},
     )
 
 
@@ -211,17 +206,17 @@ def _organization(organization_id: int) -> Organization:
     )
 
 
-def _invite_form(
-    person: Person, organization: Organization, data: object = None
-) -> InviteForm | None:
+def _invite_form(person: Person, organization: Organization, data: object = None) -> InviteForm:
     """The link form for this person: all roles and classes for admins, their classes' students
-    for a class teacher; None for anyone else."""
+    for a class teacher; anyone else is refused."""
     now = timezone.now()
     if selectors.is_admin(person, organization, now):
         return InviteForm(data, classes=classes_of(organization))
     led = selectors.classes_led(person, organization, now)
     if not led:
-        return None
+        raise PermissionDenied(
+            _("Ссылки-приглашения делают администраторы и классные руководители.")
+        )
     return InviteForm(
         data,
         classes=SchoolClass.objects.filter(pk__in=[c.pk for c in led]),
@@ -232,15 +227,8 @@ def _invite_form(
 @login_required
 def links(request: HttpRequest, organization_id: int) -> HttpResponse:
     organization = _organization(organization_id)
-    person = _actor(request)
+    person = signed_in(request)
     form = _invite_form(person, organization)
-    if form is None:
-        return forbidden(
-            request,
-            PermissionDenied(
-                _("Ссылки-приглашения делают администраторы и классные руководители.")
-            ),
-        )
     return render(
         request,
         "invites/links.html",
@@ -275,26 +263,17 @@ def _created(request: HttpRequest, new: services.NewInvite) -> HttpResponse:
 @login_required
 def link_create(request: HttpRequest, organization_id: int) -> HttpResponse:
     organization = _organization(organization_id)
-    person = _actor(request)
+    person = signed_in(request)
     child = None
     if request.POST.get("child"):
         child = get_object_or_404(Person, pk=request.POST["child"])
         try:
             new = services.create_invite(organization, Role.PARENT, actor=person, child=child)
-        except PermissionDenied as refusal:
-            return forbidden(request, refusal)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("invites:member", organization_id=organization.pk, person_id=child.pk)
         return _created(request, new)
     form = _invite_form(person, organization, request.POST)
-    if form is None:
-        return forbidden(
-            request,
-            PermissionDenied(
-                _("Ссылки-приглашения делают администраторы и классные руководители.")
-            ),
-        )
     if form.is_valid():
         try:
             new = services.create_invite(
@@ -306,8 +285,6 @@ def link_create(request: HttpRequest, organization_id: int) -> HttpResponse:
                 max_uses=form.cleaned_data["max_uses"],
                 needs_approval=form.approval(),
             )
-        except PermissionDenied as refusal:
-            return forbidden(request, refusal)
         except ValidationError as error:
             for message in error.messages:
                 form.add_error(None, message)
@@ -332,8 +309,8 @@ def link_detail(request: HttpRequest, link_id: int) -> HttpResponse:
         InviteLink.objects.select_related("organization", "school_class", "child", "created_by"),
         pk=link_id,
     )
-    if not selectors.may_manage_link(_actor(request), link, timezone.now()):
-        return forbidden(request, PermissionDenied(_("Эту ссылку вам смотреть нельзя.")))
+    if not selectors.may_manage_link(signed_in(request), link, timezone.now()):
+        raise PermissionDenied(_("Эту ссылку вам смотреть нельзя."))
     return render(
         request,
         "invites/link_detail.html",
@@ -350,10 +327,7 @@ def link_detail(request: HttpRequest, link_id: int) -> HttpResponse:
 @login_required
 def link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
     link = get_object_or_404(InviteLink.objects.select_related("organization"), pk=link_id)
-    try:
-        services.revoke_invite(link, actor=_actor(request))
-    except PermissionDenied as refusal:
-        return forbidden(request, refusal)
+    services.revoke_invite(link, actor=signed_in(request))
     messages.success(request, _("Ссылка отозвана: по ней больше нельзя присоединиться."))
     return redirect("invites:links", organization_id=link.organization_id)
 
@@ -387,9 +361,9 @@ def request_new(request: HttpRequest, organization_id: int) -> HttpResponse:
     form = JoinRequestForm(request.POST or None, classes=classes)
     if request.method == "POST" and form.is_valid():
         try:
-            services.check_rate("request", client_ip(request), _actor(request))
+            services.check_rate("request", client_ip(request), signed_in(request))
             services.request_to_join(
-                _actor(request),
+                signed_in(request),
                 organization,
                 form.cleaned_data["role"],
                 school_class=form.cleaned_data["school_class"],
@@ -409,22 +383,19 @@ def request_new(request: HttpRequest, organization_id: int) -> HttpResponse:
 @login_required
 def my_requests(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "invites/my_requests.html", {"requests": selectors.requests_of(_actor(request))}
+        request, "invites/my_requests.html", {"requests": selectors.requests_of(signed_in(request))}
     )
 
 
 def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
     organization = _organization(organization_id)
-    require_admin(_actor(request), organization)
+    require_admin(signed_in(request), organization)
     return organization
 
 
 @login_required
 def requests(request: HttpRequest, organization_id: int) -> HttpResponse:
-    try:
-        organization = _admin_organization(request, organization_id)
-    except PermissionDenied as refusal:
-        return forbidden(request, refusal)
+    organization = _admin_organization(request, organization_id)
     return render(
         request,
         "invites/requests.html",
@@ -445,7 +416,7 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     join_request = get_object_or_404(
         JoinRequest.objects.select_related("organization", "person"), pk=request_id
     )
-    actor = _actor(request)
+    actor = signed_in(request)
     try:
         if request.POST.get("decision") == "approve":
             services.approve_request(join_request, actor=actor)
@@ -458,8 +429,6 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
                 join_request, actor=actor, reason=request.POST.get("reason", "")
             )
             messages.success(request, _("Заявка отклонена."))
-    except PermissionDenied as refusal:
-        return forbidden(request, refusal)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("invites:requests", organization_id=join_request.organization_id)
@@ -470,10 +439,7 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @login_required
 def members(request: HttpRequest, organization_id: int) -> HttpResponse:
-    try:
-        organization = _admin_organization(request, organization_id)
-    except PermissionDenied as refusal:
-        return forbidden(request, refusal)
+    organization = _admin_organization(request, organization_id)
     role = request.GET.get("role", "")
     role = role if role in Role.values else ""
     school_class = None
@@ -503,7 +469,7 @@ def members(request: HttpRequest, organization_id: int) -> HttpResponse:
 def member(request: HttpRequest, organization_id: int, person_id: int) -> HttpResponse:
     organization = _organization(organization_id)
     person = get_object_or_404(Person, pk=person_id)
-    actor = _actor(request)
+    actor = signed_in(request)
     now = timezone.now()
     current_class = class_at(person, now)
     admin = selectors.is_admin(actor, organization, now)
@@ -512,11 +478,8 @@ def member(request: HttpRequest, organization_id: int, person_id: int) -> HttpRe
         actor, current_class, now
     )
     if not (admin or teacher_of_child):
-        return forbidden(
-            request,
-            PermissionDenied(
-                _("Профиль участника видят администраторы организации и классный руководитель.")
-            ),
+        raise PermissionDenied(
+            _("Профиль участника видят администраторы организации и классный руководитель.")
         )
     if request.method == "POST" and admin:
         action = request.POST.get("action")
@@ -537,8 +500,6 @@ def member(request: HttpRequest, organization_id: int, person_id: int) -> HttpRe
                 move = MoveForm(request.POST, classes=classes_of(organization))
                 if move.is_valid():
                     move_student(person, move.cleaned_data["school_class"], actor=actor)
-        except PermissionDenied as refusal:
-            return forbidden(request, refusal)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -564,10 +525,7 @@ def member(request: HttpRequest, organization_id: int, person_id: int) -> HttpRe
 
 @login_required
 def audit(request: HttpRequest, organization_id: int) -> HttpResponse:
-    try:
-        organization = _admin_organization(request, organization_id)
-    except PermissionDenied as refusal:
-        return forbidden(request, refusal)
+    organization = _admin_organization(request, organization_id)
     return render(
         request,
         "invites/audit.html",

@@ -25,13 +25,9 @@ from parta.messaging import letters, selectors, services
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.realtime.selectors import last_seq
 from parta.structure.models import Organization, SchoolClass
+from parta.web.auth import signed_in
 
 PAGE_SIZE = 50
-
-
-def _person(request: HttpRequest) -> Person:
-    assert isinstance(request.user, Person)  # noqa: S101 - login_required guarantees it
-    return request.user
 
 
 def _member_conversation(person: Person, pk: int) -> Conversation:
@@ -53,7 +49,7 @@ def _refusal_text(refused: ValidationError | PermissionDenied) -> str:
 
 @login_required
 def conversation_list(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
+    person = signed_in(request)
     organizations = list(current_memberships(person, timezone.now()))
     mine = ConversationMember.objects.filter(
         conversation=OuterRef("pk"), person=person, left_at__isnull=True
@@ -80,7 +76,7 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def join_channel(request: HttpRequest, pk: int) -> HttpResponse:
-    person = _person(request)
+    person = signed_in(request)
     channel = get_object_or_404(Conversation, pk=pk, deleted_at__isnull=True)
     try:
         services.join_channel(person, channel)
@@ -92,7 +88,7 @@ def join_channel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = _person(request)
+    person = signed_in(request)
     conversation = _member_conversation(person, pk)
     if request.method == "POST":
         return _send_from_form(request, person, conversation)
@@ -192,7 +188,7 @@ def _send_from_form(
 @require_POST
 def message_action(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete, pin or unpin from the page (edit lives in chat.js and the API)."""
-    person = _person(request)
+    person = signed_in(request)
     message = get_object_or_404(Message.objects.select_related("conversation"), pk=pk)
     conversation = _member_conversation(person, message.conversation_id)
     action = request.POST.get("action")
@@ -212,7 +208,7 @@ def message_action(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def direct_chat(request: HttpRequest, pk: int) -> HttpResponse:
     """Write to a fellow member of a conversation in private."""
-    person = _person(request)
+    person = signed_in(request)
     conversation = _member_conversation(person, pk)
     other = get_object_or_404(Person, pk=request.POST.get("person_id", 0) or 0)
     try:
@@ -275,7 +271,7 @@ def _default_title(what: str, school_class: SchoolClass | None) -> str:
 
 @login_required
 def conversation_new(request: HttpRequest) -> HttpResponse:
-    person = _person(request)
+    person = signed_in(request)
     organizations = list(current_memberships(person, timezone.now()))
     form = NewConversationForm(request.POST or None, organizations=organizations)
     if request.method == "POST" and form.is_valid():
@@ -300,7 +296,7 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
 
 
 def _attachment_for(request: HttpRequest, pk: int) -> Attachment:
-    person = _person(request)
+    person = signed_in(request)
     attachment = get_object_or_404(Attachment, pk=pk, message__isnull=False)
     _member_conversation(person, attachment.conversation_id)
     if attachment.message is not None and attachment.message.deleted_at is not None:
@@ -362,7 +358,7 @@ class LetterForm(forms.Form):
 @login_required
 def letter_to_heads(request: HttpRequest, organization_id: int) -> HttpResponse:
     """An authority's admin writes one letter with attachments to all its schools' heads."""
-    person = _person(request)
+    person = signed_in(request)
     authority = get_object_or_404(Organization, pk=organization_id)
     now = timezone.now()
     if not letters.may_write_letters(person, authority, now):

@@ -2,34 +2,25 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from parta.accounts.models import Person
 from parta.structure import services
 from parta.structure.forms import ClassForm, ProfileForm, StaffingPlanForm
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of, current_academic_year, teachers_of
-
-
-def _actor(request: HttpRequest) -> Person:
-    assert isinstance(request.user, Person)  # noqa: S101 - login_required lets only people in
-    return request.user
-
-
-def forbidden(request: HttpRequest, refusal: PermissionDenied) -> HttpResponse:
-    return render(request, "structure/forbidden.html", {"message": str(refusal)}, status=403)
+from parta.web.auth import signed_in
 
 
 def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
     organization = get_object_or_404(
         Organization.objects.select_related("district__region"), pk=organization_id
     )
-    services.require_admin(_actor(request), organization)
+    services.require_admin(signed_in(request), organization)
     return organization
 
 
@@ -40,16 +31,13 @@ def _form_errors(form: object, error: ValidationError) -> None:
 
 @login_required
 def profile(request: HttpRequest, organization_id: int) -> HttpResponse:
-    try:
-        organization = _admin_organization(request, organization_id)
-    except PermissionDenied as refusal:
-        return forbidden(request, refusal)
+    organization = _admin_organization(request, organization_id)
     form = ProfileForm(request.POST or None, instance=Organization.objects.get(pk=organization.pk))
     if request.method == "POST" and form.is_valid():
         try:
             services.update_profile(
                 organization,
-                actor=_actor(request),
+                actor=signed_in(request),
                 **{name: form.cleaned_data[name] for name in services.PROFILE_FIELDS},
             )
         except ValidationError as error:
@@ -62,12 +50,9 @@ def profile(request: HttpRequest, organization_id: int) -> HttpResponse:
 
 @login_required
 def classes(request: HttpRequest, organization_id: int) -> HttpResponse:
-    try:
-        organization = _admin_organization(request, organization_id)
-    except PermissionDenied as refusal:
-        return forbidden(request, refusal)
+    organization = _admin_organization(request, organization_id)
     year = current_academic_year(organization)
-    actor = _actor(request)
+    actor = signed_in(request)
     plan_form = StaffingPlanForm(initial={"academic_year": year})
     class_form = ClassForm(
         initial={"academic_year": year}, teachers=teachers_of(organization, timezone.now())
@@ -134,10 +119,7 @@ def classes(request: HttpRequest, organization_id: int) -> HttpResponse:
 
 @login_required
 def class_edit(request: HttpRequest, organization_id: int, class_id: int) -> HttpResponse:
-    try:
-        organization = _admin_organization(request, organization_id)
-    except PermissionDenied as refusal:
-        return forbidden(request, refusal)
+    organization = _admin_organization(request, organization_id)
     school_class = get_object_or_404(SchoolClass, pk=class_id, organization=organization)
     form = ClassForm(
         request.POST or None,
@@ -153,7 +135,7 @@ def class_edit(request: HttpRequest, organization_id: int, class_id: int) -> Htt
         try:
             services.update_class(
                 school_class,
-                actor=_actor(request),
+                actor=signed_in(request),
                 name=form.cleaned_data["name"],
                 academic_year=form.cleaned_data["academic_year"],
                 class_teacher=form.cleaned_data["class_teacher"],

@@ -14,15 +14,10 @@ from django.views.decorators.http import require_POST
 
 from parta.accounts.models import Person
 from parta.structure.models import Organization
-from parta.structure.views import forbidden
 from parta.support import selectors, services
 from parta.support.forms import AdminChangeForm, RejectForm
 from parta.support.models import AdminChangeDocument, AdminChangeRequest
-
-
-def _person(request: HttpRequest) -> Person:
-    assert isinstance(request.user, Person)  # noqa: S101 - login_required lets only people in
-    return request.user
+from parta.web.auth import signed_in
 
 
 def _refusal_text(error: ValidationError | PermissionDenied) -> str:
@@ -42,16 +37,13 @@ def help_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def file_request(request: HttpRequest, organization_id: int) -> HttpResponse:
-    person = _person(request)
+    person = signed_in(request)
     now = timezone.now()
     organization = get_object_or_404(Organization, pk=organization_id)
     if not selectors.may_file(person, organization, now):
-        return forbidden(
-            request,
-            PermissionDenied(
-                _("Заявку подаёт администратор или учитель организации «%(org)s».")
-                % {"org": organization}
-            ),
+        raise PermissionDenied(
+            _("Заявку подаёт администратор или учитель организации «%(org)s».")
+            % {"org": organization}
         )
     admins = selectors.current_admins(organization, now)
     max_mb = round(settings.PARTA_SUPPORT_UPLOAD_MAX_BYTES / 1_048_576, 1)
@@ -92,14 +84,14 @@ def _visible_request(request: HttpRequest, pk: int) -> AdminChangeRequest:
         ),
         pk=pk,
     )
-    if not selectors.may_see_request(_person(request), change, timezone.now()):
+    if not selectors.may_see_request(signed_in(request), change, timezone.now()):
         raise Http404  # someone else's request: not even its existence is told
     return change
 
 
 @login_required
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    person = _person(request)
+    person = signed_in(request)
     change = _visible_request(request, pk)
     now = timezone.now()
     operator = selectors.is_operator(person)
@@ -123,10 +115,7 @@ def document(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
     row = get_object_or_404(
         AdminChangeDocument.objects.select_related("request__organization"), pk=pk
     )
-    try:
-        services.open_document(row, viewer=_person(request))
-    except PermissionDenied as refused:
-        return forbidden(request, refused)
+    services.open_document(row, viewer=signed_in(request))
     response = FileResponse(
         row.file.open("rb"),
         content_type=row.content_type,
@@ -140,8 +129,8 @@ def document(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
 
 @login_required
 def desk(request: HttpRequest) -> HttpResponse:
-    if not selectors.is_operator(_person(request)):
-        return forbidden(request, PermissionDenied(_("Это страница службы поддержки оператора.")))
+    if not selectors.is_operator(signed_in(request)):
+        raise PermissionDenied(_("Это страница службы поддержки оператора."))
     return render(
         request,
         "support/desk.html",
@@ -152,12 +141,10 @@ def desk(request: HttpRequest) -> HttpResponse:
 def _decision(
     request: HttpRequest, pk: int, decide: Callable[[AdminChangeRequest, Person], None]
 ) -> HttpResponse:
-    operator = _person(request)
+    operator = signed_in(request)
     change = get_object_or_404(AdminChangeRequest, pk=pk)
     try:
         decide(change, operator)
-    except PermissionDenied as refused:
-        return forbidden(request, refused)
     except ValidationError as refused:
         messages.error(request, _refusal_text(refused))
     return redirect("support:request", pk=pk)

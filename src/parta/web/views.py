@@ -3,8 +3,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from parta.accounts.models import Person, Role
+from parta.accounts.models import Role
 from parta.accounts.selectors import current_memberships, role_history
+from parta.web.auth import signed_in
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -13,8 +14,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_organizations(request: HttpRequest) -> HttpResponse:
-    person = request.user
-    assert isinstance(person, Person)  # noqa: S101 - login_required guarantees a signed-in person
+    person = signed_in(request)
     memberships = [
         (organization, [Role(role).label for role in roles])
         for organization, roles in current_memberships(person, timezone.now()).items()
