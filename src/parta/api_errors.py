@@ -1,24 +1,21 @@
-"""What every API router shares: the signed-in person, a service's refusal as an answer,
-and the shape of input every schema may accept (ids in range, bounded lists, clean text)."""
+"""What every API router shares: the signed-in person, the shape of a refusal (ErrorOut;
+parta.api answers every refusal with it), and the shape of input every schema may accept
+(ids in range, bounded lists, clean text)."""
 
 import json
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, cast
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
-from ninja import Field, Schema, Status
+from ninja import Field, Schema
 from ninja.errors import HttpError
 from ninja.parser import Parser
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 from parta.accounts.models import Person
-from parta.errors import Conflict
-
-T = TypeVar("T")
 
 # A database id: a positive 64-bit integer. A bigger one would overflow the database's
 # integer and end in a 500; as a type, it is refused with the rest of the body (422).
@@ -57,9 +54,6 @@ Ids = Annotated[list[Id], AtMost(MAX_IDS)]
 class ErrorOut(Schema):
     detail: str
     code: str | None = None
-
-
-REFUSALS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 class BadBody(HttpError):
@@ -114,16 +108,3 @@ def signed_in_person(request: HttpRequest) -> Person:
     if not isinstance(person, Person):
         raise PermissionDenied
     return person
-
-
-def refusing(action: Callable[[], T]) -> T | Status[ErrorOut]:
-    """Run a service call; its refusal becomes a 400/403/409 answer with the service's words."""
-    try:
-        return action()
-    except Conflict as refused:
-        return Status(409, ErrorOut(detail=" ".join(refused.messages), code=refused.code))
-    except ValidationError as refused:
-        code = getattr(refused, "code", None)
-        return Status(400, ErrorOut(detail=" ".join(refused.messages), code=code))
-    except PermissionDenied as refused:
-        return Status(403, ErrorOut(detail=str(refused) or "forbidden", code="forbidden"))

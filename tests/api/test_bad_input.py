@@ -390,8 +390,8 @@ def test_each_json_body_is_documented_with_the_schema_its_handler_takes():
 
 
 def _answered_statuses(handler: typing.Callable[..., object]) -> set[int]:
-    """Status codes a handler can answer with: each Status(<code>, ...) in its body, and the
-    400/403 (and 409) that refusing(...) turns a service's refusal into."""
+    """Status codes a handler returns: each Status(<code>, ...) in its body. (A refusal is
+    raised and answered by parta.api's exception handlers, outside the response map.)"""
     tree = ast.parse(textwrap.dedent(inspect.getsource(handler)))
     codes: set[int] = set()
     for node in ast.walk(tree):
@@ -401,8 +401,6 @@ def _answered_statuses(handler: typing.Callable[..., object]) -> set[int]:
             codes.add(node.args[0].value)
         elif node.func.id == "Status" and isinstance(node.args[0], ast.IfExp):
             codes |= {node.args[0].body.value, node.args[0].orelse.value}  # type: ignore[attr-defined]
-        elif node.func.id == "refusing":
-            codes |= {400, 403}
     return codes
 
 

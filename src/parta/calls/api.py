@@ -8,13 +8,14 @@ The invite token is in the answer once (as the link), never again.
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from parta.accounts.models import Person
-from parta.api_errors import REFUSALS, ErrorOut, Id, refusing, signed_in_person
+from parta.api_errors import Id, signed_in_person
 from parta.calls import selectors, services
 from parta.calls.media import ice_servers
 from parta.calls.models import Call
@@ -119,7 +120,7 @@ def _detail(person: Person, call: Call) -> dict[str, Any]:
     }
 
 
-@router.post("/", response={201: CallStarted, 200: CallStarted, **REFUSALS})
+@router.post("/", response={201: CallStarted, 200: CallStarted})
 def start_call(request: HttpRequest, payload: CallIn) -> Any:
     """Start a call in a conversation (its members are told) or, with organization_id
     only, a standalone call with an invite link."""
@@ -135,28 +136,24 @@ def start_call(request: HttpRequest, payload: CallIn) -> Any:
     elif payload.organization_id is not None:
         organization = get_object_or_404(Organization, pk=payload.organization_id)
     else:
-        return Status(400, ErrorOut(detail="conversation_id или organization_id", code="invalid"))
-
-    def start() -> Any:
-        opened = services.open_call(
-            person,
-            organization,
-            conversation=conversation,
-            title=payload.title,
-            audio_only=payload.audio_only,
-            allow_anonymous=payload.allow_anonymous,
-            with_link=payload.with_link,
-        )
-        body = {
-            "call": selectors.call_data(opened.call),
-            "created": opened.created,
-            "link": request.build_absolute_uri(link_path(opened.link_token))
-            if opened.link_token
-            else None,
-        }
-        return Status(201 if opened.created else 200, body)
-
-    return refusing(start)
+        raise ValidationError("conversation_id или organization_id", code="invalid")
+    opened = services.open_call(
+        person,
+        organization,
+        conversation=conversation,
+        title=payload.title,
+        audio_only=payload.audio_only,
+        allow_anonymous=payload.allow_anonymous,
+        with_link=payload.with_link,
+    )
+    body = {
+        "call": selectors.call_data(opened.call),
+        "created": opened.created,
+        "link": request.build_absolute_uri(link_path(opened.link_token))
+        if opened.link_token
+        else None,
+    }
+    return Status(201 if opened.created else 200, body)
 
 
 @router.get("/history", response=list[CallDetail])
@@ -183,75 +180,55 @@ def history(request: HttpRequest, conversation_id: Id | None = None) -> list[dic
     ]
 
 
-@router.post("/links/redeem", response={200: CallOut, **REFUSALS})
+@router.post("/links/redeem", response={200: CallOut})
 def redeem_link(request: HttpRequest, payload: RedeemIn) -> Any:
     """Present an invite token: this session may then join the call."""
-
-    def redeem() -> dict[str, Any]:
-        call = services.call_by_link(payload.token)
-        admit_by_link(request.session, call)
-        return selectors.call_data(call)
-
-    return refusing(redeem)
+    call = services.call_by_link(payload.token)
+    admit_by_link(request.session, call)
+    return selectors.call_data(call)
 
 
-@router.get("/{call_id}", response={200: CallDetail, **REFUSALS})
+@router.get("/{call_id}", response={200: CallDetail})
 def call_detail(request: HttpRequest, call_id: Id) -> Any:
     person = signed_in_person(request)
     return _detail(person, _visible_call(request, person, call_id))
 
 
-@router.patch("/{call_id}", response={200: CallOut, **REFUSALS})
+@router.patch("/{call_id}", response={200: CallOut})
 def update_call(request: HttpRequest, call_id: Id, payload: CallPatch) -> Any:
     person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
-    return refusing(
-        lambda: selectors.call_data(
-            services.set_anonymous(call, payload.allow_anonymous, by=person)
-        )
-    )
+    return selectors.call_data(services.set_anonymous(call, payload.allow_anonymous, by=person))
 
 
-@router.post("/{call_id}/link", response={201: CallLinkOut, **REFUSALS})
+@router.post("/{call_id}/link", response={201: CallLinkOut})
 def new_link(request: HttpRequest, call_id: Id) -> Any:
     """A new invite link (the old one stops working); the token is shown this once."""
     person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
-    return refusing(
-        lambda: Status(
-            201,
-            {"link": request.build_absolute_uri(link_path(services.create_link(call, by=person)))},
-        )
-    )
+    link = link_path(services.create_link(call, by=person))
+    return Status(201, {"link": request.build_absolute_uri(link)})
 
 
-@router.get("/{call_id}/ice", response={200: IceOut, **REFUSALS})
+@router.get("/{call_id}/ice", response={200: IceOut})
 def ice(request: HttpRequest, call_id: Id) -> Any:
     person = signed_in_person(request)
     _visible_call(request, person, call_id)
     return {"ice_servers": ice_servers(f"p{person.pk}", timezone.now())}
 
 
-@router.post("/{call_id}/remove", response={200: CallDetail, **REFUSALS})
+@router.post("/{call_id}/remove", response={200: CallDetail})
 def remove_participant(request: HttpRequest, call_id: Id, payload: RemoveIn) -> Any:
     person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
     target = get_object_or_404(Person, pk=payload.person_id)
-
-    def remove() -> dict[str, Any]:
-        services.remove_participant(call, target, by=person)
-        return _detail(person, call)
-
-    return refusing(remove)
+    services.remove_participant(call, target, by=person)
+    return _detail(person, call)
 
 
-@router.post("/{call_id}/end", response={200: CallDetail, **REFUSALS})
+@router.post("/{call_id}/end", response={200: CallDetail})
 def end_call(request: HttpRequest, call_id: Id) -> Any:
     person = signed_in_person(request)
     call = _visible_call(request, person, call_id)
-
-    def end() -> dict[str, Any]:
-        services.finish_call(call, by=person)
-        return _detail(person, call)
-
-    return refusing(end)
+    services.finish_call(call, by=person)
+    return _detail(person, call)

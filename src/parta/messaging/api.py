@@ -9,6 +9,7 @@ text, reply or attachments, or in another conversation, answers 409.
 
 from typing import Annotated, Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -18,7 +19,7 @@ from ninja.files import UploadedFile
 
 from parta.accounts.models import Person
 from parta.accounts.selectors import organizations_visible_to
-from parta.api_errors import REFUSALS, AtMost, ErrorOut, Id, Ids, refusing, signed_in_person
+from parta.api_errors import AtMost, ErrorOut, Id, Ids, signed_in_person
 from parta.messaging import selectors, services
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.structure.models import SchoolClass
@@ -185,6 +186,14 @@ def _member_person(pk: int) -> Person:
     return get_object_or_404(Person, pk=pk)
 
 
+def _people(ids: list[int]) -> list[Person]:
+    """The people picked for a chat; 400 if any of them does not exist."""
+    people = list(Person.objects.filter(pk__in=ids))
+    if len(people) != len(set(ids)):
+        raise ValidationError(gettext("Кого-то из участников нет."), code="unknown_person")
+    return people
+
+
 def _detail(person: Person, conversation: Conversation) -> dict[str, Any]:
     now = timezone.now()
     member = selectors.membership(person, conversation)
@@ -224,7 +233,7 @@ def list_conversations(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/conversations", response={201: ConversationDetail, **REFUSALS})
+@router.post("/conversations", response={201: ConversationDetail})
 def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
     """A chat (class, parents, staff, other) or a channel (info, staff)."""
     person = signed_in_person(request)
@@ -236,28 +245,19 @@ def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
         school_class = get_object_or_404(
             SchoolClass, pk=payload.school_class_id, organization=organization
         )
-    people = list(Person.objects.filter(pk__in=payload.member_ids))
-    if len(people) != len(set(payload.member_ids)):
-        return Status(
-            400, ErrorOut(detail=gettext("Кого-то из участников нет."), code="unknown_person")
-        )
-    result = refusing(
-        lambda: services.create_conversation(
-            person,
-            organization,
-            title=payload.title,
-            kind=payload.kind,
-            purpose=payload.purpose,
-            school_class=school_class,
-            members=people,
-        )
+    conversation = services.create_conversation(
+        person,
+        organization,
+        title=payload.title,
+        kind=payload.kind,
+        purpose=payload.purpose,
+        school_class=school_class,
+        members=_people(payload.member_ids),
     )
-    if isinstance(result, Conversation):
-        return Status(201, _detail(person, result))
-    return result
+    return Status(201, _detail(person, conversation))
 
 
-@router.post("/conversations/direct", response={200: ConversationDetail, **REFUSALS})
+@router.post("/conversations/direct", response={200: ConversationDetail})
 def start_direct_chat(request: HttpRequest, payload: DirectIn) -> Any:
     """The direct chat with a person of the same organization (found or started)."""
     person = signed_in_person(request)
@@ -265,84 +265,63 @@ def start_direct_chat(request: HttpRequest, payload: DirectIn) -> Any:
         organizations_visible_to(person, timezone.now()), pk=payload.organization_id
     )
     other = _member_person(payload.person_id)
-    result = refusing(lambda: services.start_direct_chat(person, other, organization))
-    if isinstance(result, Conversation):
-        return _detail(person, result)
-    return result
+    return _detail(person, services.start_direct_chat(person, other, organization))
 
 
-@router.get("/conversations/{conversation_id}", response={200: ConversationDetail, **REFUSALS})
+@router.get("/conversations/{conversation_id}", response={200: ConversationDetail})
 def conversation_detail(request: HttpRequest, conversation_id: Id) -> Any:
     person = signed_in_person(request)
     return _detail(person, _conversation(person, conversation_id))
 
 
-@router.patch("/conversations/{conversation_id}", response={200: ConversationDetail, **REFUSALS})
+@router.patch("/conversations/{conversation_id}", response={200: ConversationDetail})
 def update_conversation(
     request: HttpRequest, conversation_id: Id, payload: ConversationPatch
 ) -> Any:
     """Make a chat read-only (or writable again): admins, the owner, moderators."""
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    result = refusing(lambda: services.set_read_only(conversation, payload.is_read_only, by=person))
-    if isinstance(result, Conversation):
-        return _detail(person, result)
-    return result
+    return _detail(person, services.set_read_only(conversation, payload.is_read_only, by=person))
 
 
-@router.delete("/conversations/{conversation_id}", response={204: None, **REFUSALS})
+@router.delete("/conversations/{conversation_id}", response={204: None})
 def delete_conversation(request: HttpRequest, conversation_id: Id) -> Any:
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    result = refusing(lambda: services.delete_conversation(conversation, by=person))
-    return Status(204, None) if isinstance(result, Conversation) else result
+    services.delete_conversation(conversation, by=person)
+    return Status(204, None)
 
 
-@router.post(
-    "/conversations/{conversation_id}/members", response={200: ConversationDetail, **REFUSALS}
-)
+@router.post("/conversations/{conversation_id}/members", response={200: ConversationDetail})
 def add_members(request: HttpRequest, conversation_id: Id, payload: MembersIn) -> Any:
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    people = list(Person.objects.filter(pk__in=payload.person_ids))
-    if len(people) != len(set(payload.person_ids)):
-        return Status(
-            400, ErrorOut(detail=gettext("Кого-то из участников нет."), code="unknown_person")
-        )
-    result = refusing(lambda: services.add_members(conversation, people, by=person))
-    if isinstance(result, list):
-        return _detail(person, conversation)
-    return result
+    services.add_members(conversation, _people(payload.person_ids), by=person)
+    return _detail(person, conversation)
 
 
-@router.post(
-    "/conversations/{conversation_id}/join", response={200: ConversationMemberOut, **REFUSALS}
-)
+@router.post("/conversations/{conversation_id}/join", response={200: ConversationMemberOut})
 def join_channel(request: HttpRequest, conversation_id: Id) -> Any:
     """Subscribe to a channel of one's own school (channels are listed by the organization)."""
     person = signed_in_person(request)
     conversation = get_object_or_404(Conversation, pk=conversation_id, deleted_at__isnull=True)
-    result = refusing(lambda: services.join_channel(person, conversation))
-    if isinstance(result, ConversationMember):
-        return {"id": person.pk, "name": person.full_name, "role": result.role}
-    return result
+    joined = services.join_channel(person, conversation)
+    return {"id": person.pk, "name": person.full_name, "role": joined.role}
 
 
-@router.delete(
-    "/conversations/{conversation_id}/members/{person_id}", response={204: None, **REFUSALS}
-)
+@router.delete("/conversations/{conversation_id}/members/{person_id}", response={204: None})
 def remove_member(request: HttpRequest, conversation_id: Id, person_id: Id) -> Any:
     """Leave (one's own id) or remove someone: they lose access at once."""
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     removed = _member_person(person_id)
-    result = refusing(lambda: services.remove_member(conversation, removed, by=person))
-    return Status(204, None) if isinstance(result, ConversationMember) else result
+    services.remove_member(conversation, removed, by=person)
+    return Status(204, None)
 
 
 @router.patch(
     "/conversations/{conversation_id}/members/{person_id}",
-    response={200: ConversationMemberOut, **REFUSALS},
+    response={200: ConversationMemberOut},
 )
 def set_member_role(
     request: HttpRequest, conversation_id: Id, person_id: Id, payload: MemberRoleIn
@@ -351,25 +330,17 @@ def set_member_role(
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     member = _member_person(person_id)
-    result = refusing(
-        lambda: services.set_member_role(conversation, member, payload.role, by=person)
-    )
-    if isinstance(result, ConversationMember):
-        return {"id": member.pk, "name": member.full_name, "role": result.role}
-    return result
+    changed = services.set_member_role(conversation, member, payload.role, by=person)
+    return {"id": member.pk, "name": member.full_name, "role": changed.role}
 
 
-@router.get(
-    "/conversations/{conversation_id}/messages", response={200: list[MessageOut], **REFUSALS}
-)
+@router.get("/conversations/{conversation_id}/messages", response={200: list[MessageOut]})
 def list_messages(request: HttpRequest, conversation_id: Id, page: Query[PageQuery]) -> Any:
     """The newest messages, or those before/after a known id; oldest first."""
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
     if selectors.membership(person, conversation) is None:
-        return Status(
-            403, ErrorOut(detail=gettext("Читать беседу могут её участники."), code="forbidden")
-        )
+        raise PermissionDenied(gettext("Читать беседу могут её участники."))
     rows = selectors.messages_in(
         conversation, before=page.before, after=page.after, limit=page.limit
     )
@@ -378,7 +349,7 @@ def list_messages(request: HttpRequest, conversation_id: Id, page: Query[PageQue
 
 @router.post(
     "/conversations/{conversation_id}/messages",
-    response={200: MessageOut, 201: MessageOut, **REFUSALS, 409: ErrorOut},
+    response={200: MessageOut, 201: MessageOut, 409: ErrorOut},
 )
 def send_message(request: HttpRequest, conversation_id: Id, payload: MessageIn) -> Any:
     person = signed_in_person(request)
@@ -391,77 +362,61 @@ def send_message(request: HttpRequest, conversation_id: Id, payload: MessageIn) 
         )
     attachments = list(Attachment.objects.filter(pk__in=payload.attachment_ids, uploaded_by=person))
     if len(attachments) != len(set(payload.attachment_ids)):
-        return Status(
-            400, ErrorOut(detail=gettext("Вложение не найдено."), code="unknown_attachment")
-        )
-    result = refusing(
-        lambda: services.submit_message(
-            person,
-            conversation,
-            payload.text,
-            access=access,
-            idempotency_key=payload.idempotency_key,
-            reply_to=reply_to,
-            attachments=attachments,
-        )
+        raise ValidationError(gettext("Вложение не найдено."), code="unknown_attachment")
+    sent = services.submit_message(
+        person,
+        conversation,
+        payload.text,
+        access=access,
+        idempotency_key=payload.idempotency_key,
+        reply_to=reply_to,
+        attachments=attachments,
     )
-    if not isinstance(result, services.Sent):
-        return result
     # A repeat answers 200 with the message stored the first time.
-    data = selectors.message_data(result.message, result.attachments if result.created else None)
-    return Status(201 if result.created else 200, data)
+    data = selectors.message_data(sent.message, sent.attachments if sent.created else None)
+    return Status(201 if sent.created else 200, data)
 
 
-@router.patch("/messages/{message_id}", response={200: MessageOut, **REFUSALS})
+@router.patch("/messages/{message_id}", response={200: MessageOut})
 def edit_message(request: HttpRequest, message_id: Id, payload: MessageEdit) -> Any:
     person = signed_in_person(request)
     message = _message(person, message_id)
-    result = refusing(lambda: services.edit_message(message, payload.text, by=person))
-    return selectors.message_data(result) if isinstance(result, Message) else result
+    return selectors.message_data(services.edit_message(message, payload.text, by=person))
 
 
-@router.delete("/messages/{message_id}", response={200: MessageOut, **REFUSALS})
+@router.delete("/messages/{message_id}", response={200: MessageOut})
 def delete_message(request: HttpRequest, message_id: Id) -> Any:
     """Soft deletion: the message stays in place, shown as deleted."""
     person = signed_in_person(request)
     message = _message(person, message_id)
-    result = refusing(lambda: services.delete_message(message, by=person))
-    return selectors.message_data(result) if isinstance(result, Message) else result
+    return selectors.message_data(services.delete_message(message, by=person))
 
 
-@router.post("/messages/{message_id}/pin", response={200: MessageOut, **REFUSALS})
+@router.post("/messages/{message_id}/pin", response={200: MessageOut})
 def pin_message(request: HttpRequest, message_id: Id, payload: PinIn) -> Any:
     person = signed_in_person(request)
     message = _message(person, message_id)
-    result = refusing(lambda: services.pin_message(message, payload.pinned, by=person))
-    return selectors.message_data(result) if isinstance(result, Message) else result
+    return selectors.message_data(services.pin_message(message, payload.pinned, by=person))
 
 
-@router.post("/conversations/{conversation_id}/read", response={200: ReadOut, **REFUSALS})
+@router.post("/conversations/{conversation_id}/read", response={200: ReadOut})
 def mark_read(request: HttpRequest, conversation_id: Id, payload: ReadIn) -> Any:
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    result = refusing(lambda: services.mark_read(person, conversation, payload.up_to))
-    if isinstance(result, ConversationMember):
-        return {
-            "read_up_to": result.read_up_to,
-            "unread": selectors.unread_count(person, conversation),
-        }
-    return result
+    member = services.mark_read(person, conversation, payload.up_to)
+    return {"read_up_to": member.read_up_to, "unread": selectors.unread_count(person, conversation)}
 
 
 @router.post(
     "/conversations/{conversation_id}/attachments",
-    response={201: AttachmentOut, **REFUSALS},
+    response={201: AttachmentOut},
 )
 def upload_attachment(request: HttpRequest, conversation_id: Id, file: File[UploadedFile]) -> Any:
     """Upload a file, then send it with a message (attachment_ids). Checked by its bytes."""
     person = signed_in_person(request)
     conversation = _conversation(person, conversation_id)
-    result = refusing(lambda: services.upload_attachment(person, conversation, file))
-    if isinstance(result, Attachment):
-        return Status(201, selectors.attachment_data(result))
-    return result
+    attachment = services.upload_attachment(person, conversation, file)
+    return Status(201, selectors.attachment_data(attachment))
 
 
 @router.get("/organizations/{organization_id}/channels", response=list[ConversationOut])
