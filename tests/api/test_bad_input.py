@@ -50,13 +50,6 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def chat(s):
-    return create_conversation(
-        s.teacher, s.org, title="5А", purpose=Conversation.Purpose.CLASS, school_class=s.five_a
-    )
-
-
-@pytest.fixture
 def other_chat(s):
     return create_conversation(
         s.teacher, s.org, title="Учителя", purpose=Conversation.Purpose.STAFF, members=[s.colleague]

@@ -1,42 +1,19 @@
 """A service's refusal, raised anywhere in a handler, answers with the service's words and a
 code (parta.api's exception handlers), and what the refused call wrote is rolled back."""
 
-import json
 import typing
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db.models.signals import post_save
-from django.test import Client
 
 from parta.calls.models import Call
 from parta.messaging import services
 from parta.messaging.models import Conversation, Message
-from parta.messaging.services import create_conversation, send_message
+from parta.messaging.services import send_message
+from tests.api.test_bad_input import MESSAGING, client_for, messages_url, post
 
 pytestmark = pytest.mark.django_db
-MESSAGING = "/api/messaging"
-
-
-def client_for(person) -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(person)
-    return client
-
-
-def post(client: Client, url: str, body: object) -> typing.Any:
-    return client.post(url, json.dumps(body), content_type="application/json")
-
-
-@pytest.fixture
-def chat(s):
-    return create_conversation(
-        s.teacher, s.org, title="5А", purpose=Conversation.Purpose.CLASS, school_class=s.five_a
-    )
-
-
-def messages_url(conversation) -> str:
-    return f"{MESSAGING}/conversations/{conversation.pk}/messages"
 
 
 def test_bad_input_answers_400_with_the_service_s_words_and_its_code_none(s, chat):
