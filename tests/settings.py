@@ -12,7 +12,7 @@ from parta.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "parta.sqlite":  # noqa: F405
     # A file, as in production: a second writer then waits (BEGIN IMMEDIATE + timeout)
     # instead of in-memory shared cache's instant "table is locked", so thread tests run.
     DATABASES["default"]["TEST"] = {  # noqa: F405

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import override_settings
 
 from parta.web.management.commands import serve
@@ -43,7 +44,7 @@ def test_several_workers_on_sqlite_without_redis_are_warned_about(uvicorn_calls)
         )  # fmt: skip
     _app, options = uvicorn_calls[0]
     assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 9000, 3)  # noqa: S104
-    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if connection.vendor == "sqlite":
         assert "SQLite is the embedded default for one process" in err.getvalue()
     assert "REDIS_URL" in err.getvalue()
 

@@ -4,6 +4,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 ASGI_APPLICATION = "parta.asgi:application"
 
@@ -64,7 +65,7 @@ class Command(BaseCommand):
                 consumer.stop(graceful=True)
 
     def _warn_about_single_process_parts(self) -> None:
-        if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        if connection.vendor == "sqlite":
             self.stderr.write(
                 self.style.WARNING(
                     "SQLite is the embedded default for one process; with several workers "
