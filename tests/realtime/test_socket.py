@@ -1,10 +1,12 @@
 """The WebSocket at /ws/events/: sign-in, live events, catch-up without gap or duplicate."""
 
+import asyncio
 import datetime as dt
 import uuid
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -292,4 +294,50 @@ async def test_a_silent_connection_is_closed(monkeypatch):
     communicator = await open_socket(anna)
     closing = await communicator.receive_output(TIMEOUT)
     assert closing == {"type": "websocket.close", "code": 4408}
+    await communicator.disconnect()
+
+
+async def test_live_events_reach_the_tab_without_a_thread_hop_each(monkeypatch):
+    # channels' own dispatch hops to a thread to close stale connections before every
+    # handler: 30 hops per message in a 30-member chat.
+    hops: list[object] = []
+
+    async def counted() -> None:
+        hops.append(1)
+
+    monkeypatch.setattr("channels.consumer.aclose_old_connections", counted)
+    anna = await person()
+    communicator = await open_socket(anna)
+    assert await resume(communicator, None) == {"type": "ready", "seq": 0}
+    for _ in range(20):
+        await send([anna])
+    assert await receive_seqs(communicator, 20) == list(range(1, 21))
+    assert hops == []
+    await communicator.disconnect()
+
+
+async def test_an_open_tab_renews_its_groups_before_the_layer_forgets_them(monkeypatch):
+    # Channel layers drop a group membership after a day; the tab joins again in time.
+    monkeypatch.setattr(consumers, "SILENCE_LIMIT", 3.0)
+    monkeypatch.setattr(consumers, "GROUPS_RENEWED_EVERY", 0.0)
+    anna = await person()
+    communicator = await open_socket(anna)
+    assert await resume(communicator, None) == {"type": "ready", "seq": 0}
+    layer = get_channel_layer()
+    group = services.person_group(anna.pk)
+    (channel,) = layer.groups[group]
+    layer.groups[group][channel] = 0  # joined at the epoch: expired for the layer
+    renewed = asyncio.Event()
+    joined = layer.group_add
+
+    async def group_add(name: str, channel_name: str) -> None:
+        await joined(name, channel_name)
+        if name == group:
+            renewed.set()
+
+    monkeypatch.setattr(layer, "group_add", group_add)
+    await asyncio.wait_for(renewed.wait(), TIMEOUT)
+    assert layer.groups[group][channel] > 0
+    await send([anna])
+    assert await receive_seqs(communicator, 1) == [1]
     await communicator.disconnect()

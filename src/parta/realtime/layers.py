@@ -1,4 +1,11 @@
-"""The Redis channel layer as Parta runs it on PostgreSQL + Redis.
+"""The channel layers as Parta runs them: in memory for the embedded default, Redis for
+PostgreSQL + Redis.
+
+channels' in-memory layer looks through every channel and every group for expired entries
+on each receive and on each group send, so its cost grows with the product of the messages
+and the open sockets: at 50 msg/s into a 30-member chat that scan alone took 110 of 2,180
+py-spy samples of the server (5%), and at 2,000 sockets it would be 60 times that. Here it
+runs at most once a second; an entry then lives up to a second past its expiry.
 
 channels_redis 4.3 with the redis 8 client loses live sockets in two ways, both fixed here
 rather than in every consumer:
@@ -14,10 +21,25 @@ rather than in every consumer:
   turn (Redis answers each in well under a millisecond).
 """
 
+import time
 from typing import Any
 
+from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
+
+
+class InMemoryChannelLayer(BaseInMemoryChannelLayer):
+    # Seconds between two scans for expired messages and group memberships.
+    clean_every = 1.0
+    _cleaned_at = float("-inf")
+
+    def _clean_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._cleaned_at < self.clean_every:
+            return
+        self._cleaned_at = now
+        super()._clean_expired()
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
