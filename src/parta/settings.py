@@ -101,11 +101,27 @@ DATABASES = {
         # 0 under ASGI: Django runs each request's sync code in a thread of its own, so a
         # connection kept per thread is never reused and never closed. With 60 as the
         # default, `parta serve --workers 2` ran PostgreSQL out of connections («too many
-        # clients», HTTP 500) under the live-path benchmark. Reuse wants a pool (issue 12).
+        # clients», HTTP 500) under the live-path benchmark. PostgreSQL reuses connections
+        # through the pool below instead.
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
 }
+# Each process keeps at most this many PostgreSQL connections (psycopg's pool, checked
+# before each lending) and lends them to request threads in turn: a request's connection
+# goes back at its end instead of being closed, and a burst waits for one instead of
+# opening more than the server allows. 0 turns the pool off (DATABASE_CONN_MAX_AGE then
+# applies, e.g. behind PgBouncer).
+DATABASE_POOL_SIZE = int(os.environ.get("PARTA_DB_POOL_SIZE", "10"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # the pool checks instead
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, DATABASE_POOL_SIZE),
+        "max_size": DATABASE_POOL_SIZE,
+        # A request waits this long for a connection before it fails.
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite with this process's writers queued on a lock (parta/sqlite/base.py).
     DATABASES["default"]["ENGINE"] = "parta.sqlite"
