@@ -9,8 +9,10 @@ from django.test.utils import CaptureQueriesContext
 
 from parta.messaging.models import Message
 from parta.messaging.services import create_conversation, send_message
-from parta.realtime.models import PersonEvent
+from parta.realtime import services
+from parta.realtime.models import PendingFanout, PersonEvent
 from tests.factories import make_member
+from tests.realtime.test_fanout import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,6 +50,21 @@ def test_a_send_takes_at_most_8_statements_whatever_the_chat_s_size(school, size
     assert len(statements) <= MAX_STATEMENTS, "\n".join(s[:120] for s in statements)
     # ...and every member was told, in those statements.
     assert PersonEvent.objects.filter(payload__message__id=message_id).count() == size
+
+
+def test_a_send_to_a_large_channel_leaves_the_members_events_for_after_the_commit(
+    school, monkeypatch
+):
+    # 2,000 members at INLINE_AUDIENCE = 200 is this at 5: the sender's request writes one
+    # fan-out row, and the fan-out thread numbers the 12 members' events after the commit.
+    monkeypatch.setattr(services, "INLINE_AUDIENCE", 5)
+    _teacher, chat, client = _chat_of(school, 12)
+    wait_until(lambda: not PendingFanout.objects.exists())
+    message_id, statements = _send(client, chat, "key-large")
+    assert len(statements) <= MAX_STATEMENTS, "\n".join(s[:120] for s in statements)
+    assert not [s for s in statements if "realtime_personevent" in s]
+    wait_until(lambda: not PendingFanout.objects.exists())
+    assert PersonEvent.objects.filter(payload__message__id=message_id).count() == 12
 
 
 def test_a_repeated_send_stores_nothing_new(school):

@@ -50,3 +50,23 @@ class PersonEvent(models.Model):
             "payload": self.payload,
             "at": self.created_at.isoformat(),
         }
+
+
+class PendingFanout(models.Model):
+    """An event for an audience too large to number inside the sender's transaction
+    (services.publish): the fan-out thread numbers it after the commit, a chunk of people
+    per transaction, and `done` says how far it got, so a crash repeats nobody's event."""
+
+    kind = models.CharField(_("вид"), max_length=64)
+    payload = models.JSONField(_("данные"), default=dict, encoder=DjangoJSONEncoder)
+    # Person ids in ascending order, read when the event was published.
+    people = models.JSONField(_("кому"))
+    done = models.PositiveIntegerField(_("разослано"), default=0)
+    created_at = models.DateTimeField(_("создано"))
+
+    class Meta:
+        verbose_name = _("рассылка события")
+        verbose_name_plural = _("рассылки событий")
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.done}/{len(self.people)}"

@@ -10,15 +10,22 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Field, QuerySet
 from django.utils import timezone
 
-from parta.realtime.models import EventCursor, PersonEvent
+from parta.realtime.models import EventCursor, PendingFanout, PersonEvent
 
 
 def person_group(person_id: int) -> str:
     """The channel-layer group of one person's open tabs (one group per person, never per chat)."""
     return f"person-{person_id}"
+
+
+# An audience larger than this is numbered after the sender's commit by the fan-out thread
+# (realtime/fanout.py), FANOUT_CHUNK people a transaction, so that a post to a 2,000-member
+# school channel costs its author two statements instead of 2,000 rows' worth of work.
+INLINE_AUDIENCE = 200
+FANOUT_CHUNK = 500
 
 
 def publish(people: Iterable[int] | QuerySet[Any, int], kind: str, payload: dict) -> None:
@@ -36,57 +43,151 @@ def publish(people: Iterable[int] | QuerySet[Any, int], kind: str, payload: dict
     between multi-person publishes), and on SQLite BEGIN IMMEDIATE already serialises
     writers. MAX(seq) + 1 would race (two readers see the same maximum) and would restart
     numbering once old events are pruned.
+
+    An audience of more than INLINE_AUDIENCE people, and any event while such a fan-out is
+    still pending (so that each person's events keep their order), is stored as one
+    PendingFanout row instead and numbered after the commit (fan_out_next).
     """
     # Through JSON once, so that the live copy is exactly what catch-up later reads back.
     body = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    if not isinstance(people, QuerySet):
+        people = list(people)  # read twice when the audience is large
     # No savepoint in the caller's transaction: the events stand or fall with its writes.
     with transaction.atomic(savepoint=False):
-        numbers = _next_numbers(people)
-        if not numbers:
+        numbers = _next_numbers(people, INLINE_AUDIENCE)
+        if numbers is not None:
+            _append(numbers, kind, body)
             return
-        # Taken under the lock, so a person's events are numbered in time order too
-        # (pruning by time then never leaves a hole in the kept numbers).
-        moment = timezone.now()
-        events = PersonEvent.objects.bulk_create(
-            PersonEvent(person_id=pk, seq=seq, kind=kind, payload=body, created_at=moment)
-            for pk, seq in numbers
-        )
-        messages = [(event.person_id, event.as_message()) for event in events]
-        # robust: the events are committed either way; a channel layer that is down must
-        # not turn the caller's success into an error. Tabs catch up from the log.
-        transaction.on_commit(lambda: _deliver(messages), robust=True)
+        if _defer(people, kind, body):
+            transaction.on_commit(_wake_fanout, robust=True)
 
 
-def _next_numbers(people: Iterable[int] | QuerySet[Any, int]) -> list[tuple[int, int]]:
-    """(person id, the number of their new event) for each person, in one statement."""
+def fan_out_next() -> bool:
+    """Number and deliver the next chunk of the oldest pending fan-out, in one transaction;
+    False when none is pending. One fan-out at a time, oldest first, in every process:
+    the row lock makes a second process wait for the chunk, so people's events keep the
+    order they were published in."""
+    # A plain read first: an idle sweep takes no write lock (SQLite's is the database's).
+    if not PendingFanout.objects.exists():
+        return False
+    with transaction.atomic():
+        pending = PendingFanout.objects.select_for_update().order_by("pk").first()
+        if pending is None:
+            return False
+        chunk = sorted(pending.people)[pending.done : pending.done + FANOUT_CHUNK]
+        numbers = _next_numbers(chunk, None)
+        if numbers:
+            _append(numbers, pending.kind, pending.payload)
+        pending.done += len(chunk)
+        if pending.done >= len(pending.people):
+            pending.delete()
+        else:
+            pending.save(update_fields=["done"])
+    return True
+
+
+def _wake_fanout() -> None:
+    # Imported here: the thread's module imports this one for fan_out_next.
+    from parta.realtime import fanout
+
+    fanout.wake()
+
+
+def _append(numbers: list[tuple[int, int]], kind: str, body: dict) -> None:
+    # Taken under the lock, so a person's events are numbered in time order too
+    # (pruning by time then never leaves a hole in the kept numbers).
+    moment = timezone.now()
+    events = PersonEvent.objects.bulk_create(
+        PersonEvent(person_id=pk, seq=seq, kind=kind, payload=body, created_at=moment)
+        for pk, seq in numbers
+    )
+    messages = [(event.person_id, event.as_message()) for event in events]
+    # robust: the events are committed either way; a channel layer that is down must
+    # not turn the caller's success into an error. Tabs catch up from the log.
+    transaction.on_commit(lambda: _deliver(messages), robust=True)
+
+
+def _defer(people: list[int] | QuerySet[Any, int], kind: str, body: dict) -> bool:
+    """Store the event with its audience for the fan-out thread, in one statement (the
+    audience's ids aggregated by the database); False when the audience is empty."""
+    if not isinstance(people, QuerySet) and not people:
+        return False
+    source, values = _audience(people)
+    aggregate = "jsonb_agg" if connection.vendor == "postgresql" else "json_group_array"
+
+    def prepared(name: str, value: Any) -> Any:
+        field = PendingFanout._meta.get_field(name)
+        assert isinstance(field, Field)  # noqa: S101 - a column of this model
+        return field.get_db_prep_value(value, connection)
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in ("kind", "payload", "people", "done", "created_at"))
+    sql = (
+        f"INSERT INTO {quote(PendingFanout._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT %s, %s, audience.ids, 0, %s FROM "
+        f"(SELECT {aggregate}(chosen.pk) AS ids FROM ({source}) AS chosen) AS audience "
+        f"WHERE audience.ids IS NOT NULL RETURNING {quote('id')}"
+    )
+    head = [
+        kind,
+        prepared("payload", body),
+        prepared("created_at", timezone.now()),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, head + values)
+        return cursor.fetchone() is not None
+
+
+def _audience(people: list[int] | QuerySet[Any, int]) -> tuple[str, list[Any]]:
+    """A subquery of the people's distinct ids (column `pk`), with its parameters."""
     if isinstance(people, QuerySet):
         sql, params = people.query.sql_with_params()
-        source = f"SELECT DISTINCT ids.person_id AS pk FROM ({sql}) AS ids"  # noqa: S608 - ORM SQL
-        values = list(params)
-    else:
-        ids = sorted(set(people))
-        if not ids:
-            return []
-        # VALUES names its column column1 on both SQLite and PostgreSQL.
-        rows = ", ".join(["(%s)"] * len(ids))
-        source = f"SELECT ids.column1 AS pk FROM (VALUES {rows}) AS ids"  # noqa: S608 - placeholders
-        values = ids
+        return f"SELECT DISTINCT ids.person_id AS pk FROM ({sql}) AS ids", list(params)  # noqa: S608
+    ids = sorted(set(people))
+    # VALUES names its column column1 on both SQLite and PostgreSQL.
+    rows = ", ".join(["(%s)"] * len(ids))
+    return f"SELECT ids.column1 AS pk FROM (VALUES {rows}) AS ids", ids  # noqa: S608
+
+
+def _next_numbers(
+    people: list[int] | QuerySet[Any, int], at_most: int | None
+) -> list[tuple[int, int]] | None:
+    """(person id, the number of their new event) for each person, in one statement; None,
+    numbering nobody, when there are more than `at_most` of them or a fan-out is pending."""
+    if not isinstance(people, QuerySet) and not people:
+        return []
+    source, values = _audience(people)
     quote = connection.ops.quote_name
+    conditions = ["true"]
+    if at_most is not None:
+        # While a fan-out waits, later events wait behind it (its thread numbers them).
+        conditions = [f"NOT EXISTS (SELECT 1 FROM {quote(PendingFanout._meta.db_table)})"]  # noqa: S608
+        if isinstance(people, QuerySet):
+            # Counted in the same statement: a small chat still takes one round trip.
+            conditions.append(f"(SELECT COUNT(*) FROM ({source}) AS counted) <= %s")  # noqa: S608
+            values = [*values, *values, at_most]
+        elif len(values) > at_most:
+            return None
     table, person, last = (
         quote(EventCursor._meta.db_table),
         quote("person_id"),
         quote("last_seq"),
     )
-    # «WHERE true»: SQLite would read ON CONFLICT as a join's ON after a bare SELECT.
+    # A WHERE before ON CONFLICT: SQLite would read ON CONFLICT as a join's ON otherwise.
     sql = (
         f"INSERT INTO {table} ({person}, {last}) "  # noqa: S608 - names and placeholders only
-        f"SELECT chosen.pk, 1 FROM ({source}) AS chosen WHERE true ORDER BY chosen.pk "
+        f"SELECT chosen.pk, 1 FROM ({source}) AS chosen WHERE {' AND '.join(conditions)} "
+        f"ORDER BY chosen.pk "
         f"ON CONFLICT ({person}) DO UPDATE SET {last} = {table}.{last} + 1 "
         f"RETURNING {person}, {last}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        return sorted(cursor.fetchall())
+        numbers = sorted(cursor.fetchall())
+    if at_most is not None and not numbers:
+        # Nobody numbered: an empty audience, a large one, or a fan-out pending.
+        return None
+    return numbers
 
 
 def _deliver(messages: list[tuple[int, dict[str, Any]]]) -> None:
