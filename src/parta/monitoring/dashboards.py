@@ -9,12 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from parta.accounts.models import Person
-from parta.monitoring.engine import WeeklyReport, total_row, week_activity, weekly_report
-from parta.monitoring.scopes import Scope
+from parta.monitoring.engine import WeeklyReport, total_row, week_activity
 from parta.monitoring.weeks import Week
 from parta.structure.models import Organization
 
-TREND_WEEKS = 12
+TREND_WEEKS = 12  # the report's week and 11 before it
 
 
 @dataclass(frozen=True)
@@ -50,12 +49,9 @@ def teacher_activity(organization: Organization, week: Week) -> list[TeacherActi
     return sorted(rows, key=lambda row: (row.person.full_name, row.person.pk))
 
 
-def trend(scope: Scope, week: Week, weeks: int = TREND_WEEKS) -> list[tuple[Week, dict[str, Any]]]:
-    """The scope's totals for `weeks` weeks ending with `week`, oldest first."""
-    chosen = [week]
-    while len(chosen) < weeks:
-        chosen.append(chosen[-1].previous())
-    return [(w, weekly_report(scope, w).total) for w in reversed(chosen)]
+def trend(report: WeeklyReport) -> list[tuple[Week, dict[str, Any]]]:
+    """The totals of the report's earlier weeks and its own, oldest first."""
+    return [(each.week, each.total) for each in [*report.history, report]]
 
 
 def district_rows(report: WeeklyReport) -> list[dict[str, Any]]:

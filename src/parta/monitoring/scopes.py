@@ -156,6 +156,11 @@ class ReportAccessRights:
             return scope.region.pk in self.region_ids
         return False
 
+    def authorize(self, scope: Scope) -> Scope:
+        if not self.allows(scope):
+            raise PermissionError(_("Этот отчёт вам недоступен."))
+        return scope
+
     def sees_teachers_of(self, organization: Organization) -> bool:
         return organization.pk in self.admin_of_ids
 
@@ -178,14 +183,22 @@ class ReportAccessRights:
         raise PermissionError(_("У вас нет доступа к отчётам."))
 
 
-def report_access_rights(person: Person, when: datetime) -> ReportAccessRights:
+def report_access_rights(
+    person: Person,
+    when: datetime,
+    memberships: dict[Organization, list[str]] | None = None,
+) -> ReportAccessRights:
+    """What `person` may see at `when`; `memberships` are `current_memberships(person, when)`
+    when the caller has read them already."""
     if person.is_staff:
         return ReportAccessRights(everything=True)
     regions: set[int] = set()
     districts: set[int] = set()
     organizations: set[int] = set()
     admin_of: set[int] = set()
-    for org, roles in current_memberships(person, when).items():
+    if memberships is None:
+        memberships = current_memberships(person, when)
+    for org, roles in memberships.items():
         if org.kind == Organization.Kind.AUTHORITY and set(roles) & set(AUTHORITY_VIEWER_ROLES):
             if org.oversees_region:
                 regions.add(org.district.region_id)
@@ -202,9 +215,3 @@ def report_access_rights(person: Person, when: datetime) -> ReportAccessRights:
         organization_ids=frozenset(organizations),
         admin_of_ids=frozenset(admin_of),
     )
-
-
-def authorize_scope(person: Person, scope: Scope, when: datetime) -> Scope:
-    if not report_access_rights(person, when).allows(scope):
-        raise PermissionError(_("Этот отчёт вам недоступен."))
-    return scope

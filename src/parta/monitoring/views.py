@@ -4,7 +4,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -12,30 +13,39 @@ from django.utils.translation import gettext_lazy
 from parta.accounts.selectors import current_memberships
 from parta.messaging.letters import may_write_letters
 from parta.monitoring.charts import line_chart
-from parta.monitoring.checklist import activation_checklist
-from parta.monitoring.dashboards import district_rows, teacher_activity, trend, week_choices
+from parta.monitoring.checklist import activation_checklist, activation_checklists
+from parta.monitoring.dashboards import (
+    TREND_WEEKS,
+    district_rows,
+    teacher_activity,
+    trend,
+    week_choices,
+)
 from parta.monitoring.engine import TEACHER_KEYS
 from parta.monitoring.exports import CONTENT_TYPES, RENDERERS, report_filename
 from parta.monitoring.scopes import ScopeError, report_access_rights
 from parta.monitoring.services import open_report
 from parta.monitoring.weeks import WeekError
-
-
-def _report_params(request: HttpRequest) -> dict[str, str | None]:
-    return {
-        key: request.GET.get(key) or None for key in ("week", "region", "district", "org", "kinds")
-    }
+from parta.web.auth import signed_in
 
 
 @login_required
 def report_download(request: HttpRequest, fmt: str) -> HttpResponse:
     """The week's report as the CSV or XLSX file a district sends upward."""
     try:
-        report = open_report(request.user, channel=fmt, **_report_params(request))  # type: ignore[arg-type]
+        report = open_report(
+            signed_in(request),
+            channel=fmt,
+            week=request.GET.get("week") or None,
+            region=request.GET.get("region") or None,
+            district=request.GET.get("district") or None,
+            org=request.GET.get("org") or None,
+            kinds=request.GET.get("kinds") or None,
+        )
     except (ScopeError, WeekError) as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     except PermissionError as exc:
-        return HttpResponseForbidden(str(exc), content_type="text/plain; charset=utf-8")
+        raise PermissionDenied(str(exc)) from exc
     response = HttpResponse(RENDERERS[fmt](report), content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{report_filename(report, fmt)}"'
     return response
@@ -65,36 +75,42 @@ SORTABLE = {key for key, _label in SORT_COLUMNS}
 def dashboard_home(request: HttpRequest) -> HttpResponse:
     """Send each viewer to the widest dashboard they may see."""
     try:
-        scope = report_access_rights(request.user, timezone.now()).default_scope()  # type: ignore[arg-type]
+        scope = report_access_rights(signed_in(request), timezone.now()).default_scope()
     except PermissionError as exc:
-        return HttpResponseForbidden(str(exc), content_type="text/plain; charset=utf-8")
+        raise PermissionDenied(str(exc)) from exc
     return redirect("monitoring:dashboard", level=scope.level, ref=scope.ref)
 
 
 @login_required
 def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
     """A school's, district's, region's or the platform's week, with trend and checklist."""
-    viewer = request.user
+    viewer = signed_in(request)
+    now = timezone.now()
+    # The viewer's organizations and report rights, read once for the whole page.
+    memberships = current_memberships(viewer, now)
+    rights = report_access_rights(viewer, now, memberships)
     try:
         report = open_report(
-            viewer,  # type: ignore[arg-type]
+            viewer,
             channel="page",
             week=request.GET.get("week") or None,
             kinds=request.GET.get("kinds") or None,
             org=ref if level == "organization" else None,
             district=ref if level == "district" else None,
             region=ref if level == "region" else None,
+            now=now,
+            rights=rights,
+            history=TREND_WEEKS - 1,
         )
     except (ScopeError, WeekError) as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     except PermissionError as exc:
-        return HttpResponseForbidden(str(exc), content_type="text/plain; charset=utf-8")
+        raise PermissionDenied(str(exc)) from exc
     scope = report.scope
-    now = timezone.now()
     zone = ZoneInfo(
         scope.organizations().values_list("district__region__time_zone", flat=True).first() or "UTC"
     )
-    history = trend(scope, report.week)
+    history = trend(report)
     context: dict[str, Any] = {
         "report": report,
         "level": level,
@@ -109,7 +125,6 @@ def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
             [(str(label), [total[key] for _w, total in history]) for key, label in TREND_SERIES],
         ),
     }
-    rights = report_access_rights(viewer, now)  # type: ignore[arg-type]
     if scope.organization is not None:
         context["row"] = report.organizations[0]
         context["checklist"] = activation_checklist(scope.organization, now)
@@ -127,11 +142,10 @@ def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
         if scope.level in ("region", "platform"):
             context["districts"] = district_rows(report)
         context["letter_authorities"] = [
-            org
-            for org in current_memberships(viewer, now)  # type: ignore[arg-type]
-            if may_write_letters(viewer, org, now)  # type: ignore[arg-type]
+            org for org in memberships if may_write_letters(viewer, org, now)
         ]
         if scope.district is not None:
             schools = list(scope.organizations())
-            context["matrix"] = [(org, activation_checklist(org, now)) for org in schools]
+            checklists = activation_checklists(schools, now)
+            context["matrix"] = [(org, checklists[org.pk]) for org in schools]
     return render(request, "monitoring/dashboard.html", context)
