@@ -8,11 +8,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from parta.messaging.models import Message
+from parta.messaging.selectors import members_now
 from parta.messaging.services import create_conversation, send_message
 from parta.realtime import services
 from parta.realtime.models import PendingFanout, PersonEvent
 from tests.factories import make_member
-from tests.realtime.test_fanout import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,14 +56,17 @@ def test_a_send_to_a_large_channel_leaves_the_members_events_for_after_the_commi
     school, monkeypatch
 ):
     # 2,000 members at INLINE_AUDIENCE = 200 is this at 5: the sender's request writes one
-    # fan-out row, and the fan-out thread numbers the 12 members' events after the commit.
+    # fan-out row, and the server's fan-out task numbers the members' events after it.
     monkeypatch.setattr(services, "INLINE_AUDIENCE", 5)
     _teacher, chat, client = _chat_of(school, 12)
-    wait_until(lambda: not PendingFanout.objects.exists())
+    while services.fan_out_next():  # the chat's first message
+        pass
     message_id, statements = _send(client, chat, "key-large")
     assert len(statements) <= MAX_STATEMENTS, "\n".join(s[:120] for s in statements)
     assert not [s for s in statements if "realtime_personevent" in s]
-    wait_until(lambda: not PendingFanout.objects.exists())
+    assert PendingFanout.objects.get().people == sorted(members_now(chat))
+    while services.fan_out_next():
+        pass
     assert PersonEvent.objects.filter(payload__message__id=message_id).count() == 12
 
 

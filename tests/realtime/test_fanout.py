@@ -2,9 +2,11 @@
 each person gets each event once and in the order published, whatever happens between
 chunks."""
 
+import asyncio
 import time
 
 import pytest
+from channels.db import database_sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,16 +15,11 @@ from parta.realtime import fanout, services
 from parta.realtime.models import PendingFanout, PersonEvent
 from parta.realtime.services import fan_out_next, publish
 from tests.factories import make_person
+from tests.realtime.sockets import open_socket
+
+TIMEOUT = 30.0
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_until(condition, timeout: float = 30.0) -> None:
-    """Polls for what the fan-out thread does; the limit is only for a broken thread."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the fan-out thread did not finish"
-        time.sleep(0.02)
 
 
 def events_of(person) -> list[tuple[int, str]]:
@@ -36,7 +33,7 @@ def small_limits(monkeypatch):
 
 
 @pytest.fixture
-def no_thread(monkeypatch):
+def no_task(monkeypatch):
     """The test drives fan_out_next itself, one chunk at a time."""
     monkeypatch.setattr(services, "_wake_fanout", lambda: None)
 
@@ -46,7 +43,7 @@ def people():
     return [make_person(f"Ученик{n} Иван") for n in range(5)]
 
 
-def test_a_large_audience_is_one_row_in_the_senders_transaction(small_limits, no_thread, people):
+def test_a_large_audience_is_one_row_in_the_senders_transaction(small_limits, no_task, people):
     with transaction.atomic():
         publish([p.pk for p in people], "message.created", {"n": 1})
         assert PersonEvent.objects.count() == 0
@@ -58,7 +55,7 @@ def test_a_large_audience_is_one_row_in_the_senders_transaction(small_limits, no
     )
 
 
-def test_chunks_committed_before_a_crash_are_not_repeated(small_limits, no_thread, people):
+def test_chunks_committed_before_a_crash_are_not_repeated(small_limits, no_task, people):
     publish([p.pk for p in people], "message.created", {"n": 1})
     assert fan_out_next() is True  # the first two people, committed
     assert PendingFanout.objects.get().done == 2
@@ -72,7 +69,7 @@ def test_chunks_committed_before_a_crash_are_not_repeated(small_limits, no_threa
         assert events_of(person) == [(1, "message.created")]
 
 
-def test_a_small_event_waits_behind_a_pending_fan_out(small_limits, no_thread, people):
+def test_a_small_event_waits_behind_a_pending_fan_out(small_limits, no_task, people):
     first = people[0]
     publish([p.pk for p in people], "message.created", {"n": 1})
     publish([first.pk], "message.edited", {"n": 1})
@@ -85,53 +82,95 @@ def test_a_small_event_waits_behind_a_pending_fan_out(small_limits, no_thread, p
     assert events_of(first)[-1] == (3, "message.deleted")
 
 
-def test_a_rolled_back_send_leaves_no_fan_out(small_limits, no_thread, people):
+def test_a_rolled_back_send_leaves_no_fan_out(small_limits, no_task, people):
     with pytest.raises(RuntimeError), transaction.atomic():
         publish([p.pk for p in people], "message.created", {"n": 1})
         raise RuntimeError
     assert not PendingFanout.objects.exists()
 
 
-def test_the_thread_delivers_after_the_commit(small_limits, people):
-    publish([p.pk for p in people], "message.created", {"n": 1})
-    wait_until(lambda: not PendingFanout.objects.exists())
-    assert sorted(PersonEvent.objects.values_list("person_id", "seq")) == sorted(
-        (p.pk, 1) for p in people
-    )
+class Server:
+    """The server process's side: the ASGI lifespan, run on the test's event loop."""
+
+    def __init__(self) -> None:
+        self.messages: asyncio.Queue[dict] = asyncio.Queue()
+        self.sent: list[str] = []
+
+    async def __aenter__(self) -> "Server":
+        self.task = asyncio.create_task(
+            application({"type": "lifespan"}, self.messages.get, self._send)
+        )
+        await self.messages.put({"type": "lifespan.startup"})
+        await self._wait_for("lifespan.startup.complete")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.messages.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(self.task, TIMEOUT)
+        assert self.sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+    async def _send(self, message: dict) -> None:
+        self.sent.append(message["type"])
+
+    async def _wait_for(self, kind: str) -> None:
+        while kind not in self.sent:
+            await asyncio.sleep(0.01)
 
 
-def test_a_fan_out_left_by_a_dead_process_is_finished_without_a_new_post(monkeypatch, people):
+async def wait_for_no_pending() -> None:
+    """Polls for what the fan-out task does; the limit is only for a broken task."""
+    deadline = time.monotonic() + TIMEOUT
+    while await database_sync_to_async(PendingFanout.objects.exists)():
+        assert time.monotonic() < deadline, "the fan-out task did not finish"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_servers_task_delivers_after_the_commit_live(small_limits):
+    anna, *others = await database_sync_to_async(
+        lambda: [make_person(f"Ученик{n} Иван") for n in range(5)]
+    )()
+    socket = await open_socket(anna)
+    await socket.send_json_to({"type": "resume", "after": None})
+    assert await socket.receive_json_from(TIMEOUT) == {"type": "ready", "seq": 0}
+    async with Server():
+        ids = [p.pk for p in [anna, *others]]
+        await database_sync_to_async(publish)(ids, "message.created", {"n": 1})
+        event = await socket.receive_json_from(TIMEOUT)
+        assert (event["seq"], event["kind"], event["payload"]) == (1, "message.created", {"n": 1})
+        await wait_for_no_pending()
+    numbered = await database_sync_to_async(
+        lambda: sorted(PersonEvent.objects.values_list("person_id", "seq"))
+    )()
+    assert numbered == sorted((pk, 1) for pk in ids)
+    await socket.disconnect()
+
+
+async def test_a_fan_out_left_by_a_dead_process_is_finished_without_a_new_post(monkeypatch):
     monkeypatch.setattr(fanout, "SWEEP_EVERY", 0.05)
-    PendingFanout.objects.create(
-        kind="message.created",
-        payload={"n": 1},
-        people=sorted(p.pk for p in people),
-        done=2,
-        created_at=timezone.now(),
-    )
-    fanout.start()  # as the server's ASGI lifespan startup does
-    wait_until(lambda: not PendingFanout.objects.exists())
+
+    def leftover() -> list[int]:
+        people = [make_person(f"Ученик{n} Иван").pk for n in range(5)]
+        PendingFanout.objects.create(
+            kind="message.created",
+            payload={"n": 1},
+            people=people,
+            done=2,
+            created_at=timezone.now(),
+        )
+        return people
+
+    people = await database_sync_to_async(leftover)()
+    async with Server():  # a server starting after the one that died
+        await wait_for_no_pending()
+    told = await database_sync_to_async(
+        lambda: sorted(PersonEvent.objects.values_list("person_id", flat=True))
+    )()
     # The first two had theirs before the process died.
-    assert sorted(PersonEvent.objects.values_list("person_id", flat=True)) == sorted(
-        p.pk for p in people[2:]
-    )
+    assert told == sorted(people[2:])
 
 
-async def test_the_servers_lifespan_starts_the_thread(monkeypatch):
-    started: list[bool] = []
-    monkeypatch.setattr(fanout, "start", lambda: started.append(True))
-    sent: list[dict] = []
-    incoming = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
-
-    async def receive() -> dict:
-        return next(incoming)
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    await application({"type": "lifespan"}, receive, send)
-    assert started == [True]
-    assert [m["type"] for m in sent] == [
-        "lifespan.startup.complete",
-        "lifespan.shutdown.complete",
-    ]
+def test_a_commit_in_a_process_without_a_server_leaves_the_row_for_a_servers_sweep(
+    small_limits, people
+):
+    publish([p.pk for p in people], "message.created", {"n": 1})
+    assert PendingFanout.objects.get().done == 0

@@ -26,7 +26,7 @@ def test_serve_collects_static_files_then_runs_the_asgi_app(uvicorn_calls):
                 "host": "127.0.0.1",
                 "port": 8000,
                 "workers": 1,
-                "lifespan": "off",
+                "lifespan": "on",
                 "proxy_headers": True,
                 "ws_per_message_deflate": False,
             },
@@ -44,6 +44,8 @@ def test_several_workers_on_sqlite_without_redis_are_warned_about(uvicorn_calls)
         )  # fmt: skip
     _app, options = uvicorn_calls[0]
     assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 9000, 3)  # noqa: S104
+    # Each worker's lifespan starts its fan-out task.
+    assert options["lifespan"] == "on"
     if connection.vendor == "sqlite":
         assert "SQLite is the embedded default for one process" in err.getvalue()
     assert "REDIS_URL" in err.getvalue()

@@ -21,7 +21,7 @@ def person_group(person_id: int) -> str:
     return f"person-{person_id}"
 
 
-# An audience larger than this is numbered after the sender's commit by the fan-out thread
+# An audience larger than this is numbered after the sender's commit by the fan-out task
 # (realtime/fanout.py), FANOUT_CHUNK people a transaction, so that a post to a 2,000-member
 # school channel costs its author two statements instead of 2,000 rows' worth of work.
 INLINE_AUDIENCE = 200
@@ -87,7 +87,7 @@ def fan_out_next() -> bool:
 
 
 def _wake_fanout() -> None:
-    # Imported here: the thread's module imports this one for fan_out_next.
+    # Imported here: the task's module imports this one for fan_out_next.
     from parta.realtime import fanout
 
     fanout.wake()
@@ -108,7 +108,7 @@ def _append(numbers: list[tuple[int, int]], kind: str, body: dict) -> None:
 
 
 def _defer(people: list[int] | QuerySet[Any, int], kind: str, body: dict) -> bool:
-    """Store the event with its audience for the fan-out thread, in one statement (the
+    """Store the event with its audience for the fan-out task, in one statement (the
     audience's ids aggregated by the database); False when the audience is empty."""
     if not isinstance(people, QuerySet) and not people:
         return False
@@ -160,7 +160,7 @@ def _next_numbers(
     quote = connection.ops.quote_name
     conditions = ["true"]
     if at_most is not None:
-        # While a fan-out waits, later events wait behind it (its thread numbers them).
+        # While a fan-out waits, later events wait behind it (its task numbers them).
         conditions = [f"NOT EXISTS (SELECT 1 FROM {quote(PendingFanout._meta.db_table)})"]  # noqa: S608
         if isinstance(people, QuerySet):
             # Counted in the same statement: a small chat still takes one round trip.

@@ -52,7 +52,9 @@ class Command(BaseCommand):
                 host=host,
                 port=port,
                 workers=workers,
-                lifespan="off",
+                # The lifespan runs each worker's fan-out task (parta/realtime/fanout.py):
+                # without it, events for large audiences would wait forever.
+                lifespan="on",
                 proxy_headers=True,
                 # Events are a few hundred bytes of JSON; per-socket permessage-deflate kept a
                 # zlib compressor and decompressor for every open tab (websockets' defaults:
