@@ -139,6 +139,7 @@ async def test_live_events_before_the_resume_wait_and_are_not_sent_twice():
 async def test_an_event_lost_by_the_channel_layer_is_fetched_when_the_next_one_skips_it(
     monkeypatch,
 ):
+    monkeypatch.setattr(consumers, "GAP_WAIT", 0.05)
     anna = await person()
     communicator = await open_socket(anna, "/ws/events/?after=0")
     await receive(communicator)
@@ -341,4 +342,28 @@ async def test_an_open_tab_renews_its_groups_before_the_layer_forgets_them(monke
     assert joins[0] == joins[1]  # the same socket, joined again
     await send([anna])
     assert await receive_seqs(communicator, 1) == [1]
+    await communicator.disconnect()
+
+
+async def test_events_that_arrive_out_of_order_go_out_in_order_without_reading_the_log(
+    monkeypatch,
+):
+    # Two workers' sends reach the channel layer in either order.
+    anna = await person()
+    communicator = await open_socket(anna, "/ws/events/?after=0")
+    assert await receive(communicator) == {"type": "ready", "seq": 0}
+    reads: list[object] = []
+    monkeypatch.setattr(consumers, "catch_up", lambda *args: reads.append(args))
+    held: list[list] = []
+    monkeypatch.setattr(services, "_deliver", held.append)
+    await send([anna], payload={"n": 1})
+    await send([anna], payload={"n": 2})
+    [(_, first)], [(_, second)] = held
+    layer = get_channel_layer()
+    for event in (second, first):
+        await layer.group_send(
+            services.person_group(anna.pk), {"type": "person.event", "event": event}
+        )
+    assert [(await receive(communicator))["payload"]["n"] for _ in range(2)] == [1, 2]
+    assert reads == []
     await communicator.disconnect()
