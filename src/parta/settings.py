@@ -145,6 +145,10 @@ if REDIS_URL:
                 "prefix": os.environ.get("PARTA_CHANNELS_PREFIX", "parta"),
                 "socket_timeout": float(os.environ.get("PARTA_REDIS_SOCKET_TIMEOUT", "15")),
                 "max_connections": int(os.environ.get("PARTA_REDIS_MAX_CONNECTIONS", "100")),
+                # Messages waiting for one worker: its sockets share one queue in Redis, and
+                # a post to a 500-member channel puts up to 500 there at once (the library's
+                # 100 dropped the rest; tabs then waited for the catch-up).
+                "capacity": 5000,
             },
         }
     }

@@ -97,3 +97,25 @@ async def test_many_sockets_joining_and_leaving_at_once_wait_for_a_connection(re
     assert await redis.zcard(ours._group_key("school")) == 0
     await ours.close_pools()
     await library.close_pools()
+
+
+async def test_a_batch_reaches_every_groups_channels_in_two_round_trips_per_redis(redis_layer):
+    layer = RedisChannelLayer(
+        hosts=[redis_layer], prefix=f"parta-test-{uuid.uuid4().hex[:12]}", capacity=1000
+    )
+    # Two tabs for each of 300 people: process-local channels, as the consumers have.
+    tabs = {n: [await layer.new_channel(), await layer.new_channel()] for n in range(300)}
+    for n, channels in tabs.items():
+        for channel in channels:
+            await layer.group_add(f"person-{n}", channel)
+    client = layer.connection(0)
+    calls: list[str] = []
+    evaluate, pipeline = client.eval, client.pipeline
+    client.eval = lambda *args: calls.append("eval") or evaluate(*args)
+    client.pipeline = lambda **kw: calls.append("pipeline") or pipeline(**kw)
+    await layer.group_send_many([(f"person-{n}", {"type": "person.event", "n": n}) for n in tabs])
+    assert calls == ["pipeline", "eval"]
+    for n, channels in tabs.items():
+        for channel in channels:
+            assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == n
+    await layer.flush()

@@ -19,9 +19,15 @@ rather than in every consumer:
   closed at once their group_discard calls raised it 500–1,700 times. Here a blocking pool
   lends each command one of a bounded set of connections and makes the others wait their
   turn (Redis answers each in well under a millisecond).
+
+And it sends to many groups in two round trips (group_send_many): the library's group_send
+takes four per group, so a post's 500 per-person groups cost 2,000, and group_send was
+1,183 of 5,180 py-spy samples of the servers at 5 posts/s into a 500-member channel.
 """
 
+import asyncio
 import time
+from collections import defaultdict
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
@@ -33,6 +39,10 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
     # Seconds between two scans for expired messages and group memberships.
     clean_every = 1.0
     _cleaned_at = float("-inf")
+
+    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        """group_send of each message to its group (RedisChannelLayer's batch, here at once)."""
+        await asyncio.gather(*(self.group_send(group, message) for group, message in sends))
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -76,3 +86,53 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         if address is None:
             return BlockingConnectionPool(**options)
         return BlockingConnectionPool.from_url(address, **options)
+
+    async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
+        """group_send of each message to its group, for many groups at once: one pipeline
+        reads the groups' channels on each Redis, one script queues every message there.
+        Capacity, expiry and process-local channels work as in the library's group_send."""
+        groups_by_index: dict[int, list[str]] = defaultdict(list)
+        for group, _message in sends:
+            if not self.require_valid_group_name(group):
+                raise ValueError(group)
+            groups_by_index[self.consistent_hash(group)].append(group)
+        members: dict[str, list[str]] = {}
+        joined_after = int(time.time()) - self.group_expiry
+        for index, groups in groups_by_index.items():
+            pipe = self.connection(index).pipeline(transaction=False)
+            for group in groups:
+                pipe.zremrangebyscore(self._group_key(group), min=0, max=joined_after)
+                pipe.zrange(self._group_key(group), 0, -1)
+            answers = await pipe.execute()
+            for group, names in zip(groups, answers[1::2], strict=True):
+                members[group] = [name.decode("utf8") for name in names]
+        queued: dict[int, list[tuple[str, bytes, int]]] = defaultdict(list)
+        for group, message in sends:
+            by_index, serialized, capacity = self._map_channel_keys_to_connection(
+                members[group], message
+            )
+            for index, keys in by_index.items():
+                queued[index].extend((key, serialized[key], capacity[key]) for key in keys)
+        for index, items in queued.items():
+            keys = [key for key, _, _ in items]
+            args = [body for _, body, _ in items] + [limit for _, _, limit in items]
+            await self.connection(index).eval(
+                _SEND_MANY, len(keys), *keys, *args, time.time(), self.expiry
+            )
+
+
+# KEYS[i] gets ARGV[i] unless it holds ARGV[n + i] messages; a key may come more than once
+# (one per process for its local channels, each message with its own channel list).
+_SEND_MANY = """
+local n = #KEYS
+local now = tonumber(ARGV[2 * n + 1])
+local expiry = tonumber(ARGV[2 * n + 2])
+for i = 1, n do
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, math.floor(now) - expiry)
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
+        redis.call('ZADD', KEYS[i], now, ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    end
+end
+return 0
+"""
