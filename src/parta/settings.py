@@ -1,39 +1,28 @@
 """Settings, all from the environment (see README, "Configuration")."""
 
-import os
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from parta.env import env_bool, env_float, env_int, env_list, env_str
+
 BASE_DIR = Path(__file__).resolve().parent
 
+DEBUG = env_bool("DEBUG")
+DATA_DIR = Path(env_str("PARTA_DATA_DIR", str(Path.cwd() / "data"))).resolve()
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-DEBUG = _env_bool("DEBUG")
-DATA_DIR = Path(os.environ.get("PARTA_DATA_DIR", Path.cwd() / "data")).resolve()
-
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and not os.environ.get("PARTA_ALLOW_DEV_SECRET"):
+    if not DEBUG and not env_bool("PARTA_ALLOW_DEV_SECRET"):
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set it in the environment (DEBUG=1 allows a development key)."
         )
     SECRET_KEY = "parta-development-only-key-never-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
-CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -93,17 +82,18 @@ TEMPLATES = [
     },
 ]
 
-if not os.environ.get("DATABASE_URL"):
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'parta.sqlite3'}",
+        DATABASE_URL or f"sqlite:///{DATA_DIR / 'parta.sqlite3'}",
         # 0 under ASGI: Django runs each request's sync code in a thread of its own, so a
         # connection kept per thread is never reused and never closed. With 60 as the
         # default, `parta serve --workers 2` ran PostgreSQL out of connections («too many
         # clients», HTTP 500) under the live-path benchmark. PostgreSQL reuses connections
         # through the pool below instead.
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
     )
 }
@@ -112,7 +102,7 @@ DATABASES = {
 # goes back at its end instead of being closed, and a burst waits for one instead of
 # opening more than the server allows. 0 turns the pool off (DATABASE_CONN_MAX_AGE then
 # applies, e.g. behind PgBouncer).
-DATABASE_POOL_SIZE = int(os.environ.get("PARTA_DB_POOL_SIZE", "10"))
+DATABASE_POOL_SIZE = env_int("PARTA_DB_POOL_SIZE", 10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False  # the pool checks instead
@@ -132,7 +122,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -142,9 +132,9 @@ if REDIS_URL:
             # The prefix keeps two instances sharing one Redis apart (like the cache's).
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                "prefix": os.environ.get("PARTA_CHANNELS_PREFIX", "parta"),
-                "socket_timeout": float(os.environ.get("PARTA_REDIS_SOCKET_TIMEOUT", "15")),
-                "max_connections": int(os.environ.get("PARTA_REDIS_MAX_CONNECTIONS", "100")),
+                "prefix": env_str("PARTA_CHANNELS_PREFIX", "parta"),
+                "socket_timeout": env_float("PARTA_REDIS_SOCKET_TIMEOUT", 15),
+                "max_connections": env_int("PARTA_REDIS_MAX_CONNECTIONS", 100),
                 # Messages waiting for one worker: its sockets share one queue in Redis, and
                 # a post to a 500-member channel puts up to 500 there at once (the library's
                 # 100 dropped the rest; tabs then waited for the catch-up).
@@ -156,7 +146,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("PARTA_CACHE_PREFIX", "parta"),
+            "KEY_PREFIX": env_str("PARTA_CACHE_PREFIX", "parta"),
         }
     }
 else:
@@ -196,19 +186,19 @@ WHITENOISE_USE_FINDERS = DEBUG
 # HTTPS (README, "Configuration"). nginx terminates TLS and overwrites
 # X-Forwarded-Proto with its own scheme, so that header tells Django a request was https.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = _env_bool("PARTA_SSL_REDIRECT")
-SECURE_HSTS_SECONDS = int(os.environ.get("PARTA_HSTS_SECONDS", "0"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("PARTA_HSTS_INCLUDE_SUBDOMAINS", True)
-SECURE_HSTS_PRELOAD = _env_bool("PARTA_HSTS_PRELOAD")
+SECURE_SSL_REDIRECT = env_bool("PARTA_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = env_int("PARTA_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("PARTA_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("PARTA_HSTS_PRELOAD")
 # Joining the browsers' preload list binds every subdomain of the domain for years: the
 # domain's owner decides, so `check --deploy` does not ask for it.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 # How long a sign-in lasts, in seconds (14 days by default). «Чужой компьютер» at sign-in
 # makes that session end when the browser closes instead (and after this age at the latest).
-PARTA_SESSION_AGE = int(os.environ.get("PARTA_SESSION_AGE", str(14 * 24 * 60 * 60)))
+PARTA_SESSION_AGE = env_int("PARTA_SESSION_AGE", 14 * 24 * 60 * 60)
 SESSION_COOKIE_AGE = PARTA_SESSION_AGE
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts only from Parta's own static files, no
@@ -231,75 +221,71 @@ CONTENT_SECURITY_POLICY = {
 
 # Phone sign-in (accounts.signin): the SMS backend is a dotted path to a class
 # implementing parta.accounts.sms.SmsBackend.
-PARTA_SMS_BACKEND = os.environ.get("PARTA_SMS_BACKEND", "parta.accounts.sms.ConsoleSmsBackend")
-PARTA_SMS_GATEWAY_URL = os.environ.get("PARTA_SMS_GATEWAY_URL", "")
-PARTA_SMS_GATEWAY_TOKEN = os.environ.get("PARTA_SMS_GATEWAY_TOKEN", "")
+PARTA_SMS_BACKEND = env_str("PARTA_SMS_BACKEND", "parta.accounts.sms.ConsoleSmsBackend")
+PARTA_SMS_GATEWAY_URL = env_str("PARTA_SMS_GATEWAY_URL")
+PARTA_SMS_GATEWAY_TOKEN = env_str("PARTA_SMS_GATEWAY_TOKEN")
 PARTA_DEFAULT_PHONE_REGION = "RU"
 # Sign-in codes: a code lives PARTA_SIGNIN_CODE_TTL seconds and is burnt after
 # PARTA_SIGNIN_MAX_ATTEMPTS wrong tries. At most PARTA_SIGNIN_PHONE_LIMIT codes are sent
 # to one phone per PARTA_SIGNIN_PHONE_WINDOW seconds and PARTA_SIGNIN_IP_LIMIT codes are
 # requested from one IP address per PARTA_SIGNIN_IP_WINDOW seconds (counted in the cache).
-PARTA_SIGNIN_CODE_TTL = int(os.environ.get("PARTA_SIGNIN_CODE_TTL", "300"))
-PARTA_SIGNIN_MAX_ATTEMPTS = int(os.environ.get("PARTA_SIGNIN_MAX_ATTEMPTS", "5"))
-PARTA_SIGNIN_PHONE_LIMIT = int(os.environ.get("PARTA_SIGNIN_PHONE_LIMIT", "3"))
-PARTA_SIGNIN_PHONE_WINDOW = int(os.environ.get("PARTA_SIGNIN_PHONE_WINDOW", "600"))
-PARTA_SIGNIN_IP_LIMIT = int(os.environ.get("PARTA_SIGNIN_IP_LIMIT", "20"))
-PARTA_SIGNIN_IP_WINDOW = int(os.environ.get("PARTA_SIGNIN_IP_WINDOW", "3600"))
+PARTA_SIGNIN_CODE_TTL = env_int("PARTA_SIGNIN_CODE_TTL", 300)
+PARTA_SIGNIN_MAX_ATTEMPTS = env_int("PARTA_SIGNIN_MAX_ATTEMPTS", 5)
+PARTA_SIGNIN_PHONE_LIMIT = env_int("PARTA_SIGNIN_PHONE_LIMIT", 3)
+PARTA_SIGNIN_PHONE_WINDOW = env_int("PARTA_SIGNIN_PHONE_WINDOW", 600)
+PARTA_SIGNIN_IP_LIMIT = env_int("PARTA_SIGNIN_IP_LIMIT", 20)
+PARTA_SIGNIN_IP_WINDOW = env_int("PARTA_SIGNIN_IP_WINDOW", 3600)
 # Behind a reverse proxy, REMOTE_ADDR is the proxy: set this so the client address is
 # taken from the last X-Forwarded-For entry (the one the proxy appended).
-PARTA_SIGNIN_TRUST_X_FORWARDED_FOR = _env_bool("PARTA_SIGNIN_TRUST_X_FORWARDED_FOR")
+PARTA_SIGNIN_TRUST_X_FORWARDED_FOR = env_bool("PARTA_SIGNIN_TRUST_X_FORWARDED_FOR")
 # Sign-in codes go only to numbers of these countries (ISO 3166 codes, comma-separated;
 # e.g. "RU,KZ,BY"), so nobody can run up an SMS bill to numbers abroad.
-PARTA_SIGNIN_COUNTRIES = [code.upper() for code in _env_list("PARTA_SIGNIN_COUNTRIES", "RU")]
+PARTA_SIGNIN_COUNTRIES = [code.upper() for code in env_list("PARTA_SIGNIN_COUNTRIES", "RU")]
 
 # Attachments in chats: the largest file accepted (bytes) and the longer side of the
 # JPEG preview made for images (pixels), so slow links load the small one first.
-PARTA_ATTACHMENT_MAX_BYTES = int(os.environ.get("PARTA_ATTACHMENT_MAX_BYTES", "20971520"))  # 20 MiB
-PARTA_ATTACHMENT_PREVIEW_PX = int(os.environ.get("PARTA_ATTACHMENT_PREVIEW_PX", "320"))
+PARTA_ATTACHMENT_MAX_BYTES = env_int("PARTA_ATTACHMENT_MAX_BYTES", 20971520)  # 20 MiB
+PARTA_ATTACHMENT_PREVIEW_PX = env_int("PARTA_ATTACHMENT_PREVIEW_PX", 320)
 
 # Admin-change requests (parta.support): the largest letter or order scan accepted (bytes).
-PARTA_SUPPORT_UPLOAD_MAX_BYTES = int(
-    os.environ.get("PARTA_SUPPORT_UPLOAD_MAX_BYTES", "10485760")
-)  # 10 MiB
+PARTA_SUPPORT_UPLOAD_MAX_BYTES = env_int("PARTA_SUPPORT_UPLOAD_MAX_BYTES", 10485760)  # 10 MiB
 
 # Invites (parta.invites): opening invite links and sending join requests are limited per
 # client IP (PARTA_INVITES_IP_LIMIT) and per person (PARTA_INVITES_PERSON_LIMIT) in each
 # PARTA_INVITES_WINDOW seconds, counted in the cache.
-PARTA_INVITES_IP_LIMIT = int(os.environ.get("PARTA_INVITES_IP_LIMIT", "30"))
-PARTA_INVITES_PERSON_LIMIT = int(os.environ.get("PARTA_INVITES_PERSON_LIMIT", "10"))
-PARTA_INVITES_WINDOW = int(os.environ.get("PARTA_INVITES_WINDOW", "3600"))
+PARTA_INVITES_IP_LIMIT = env_int("PARTA_INVITES_IP_LIMIT", 30)
+PARTA_INVITES_PERSON_LIMIT = env_int("PARTA_INVITES_PERSON_LIMIT", 10)
+PARTA_INVITES_WINDOW = env_int("PARTA_INVITES_WINDOW", 3600)
 
 # Calls (parta.calls): browsers reach each other through these ICE servers. STUN URLs as
 # given; TURN URLs get short-lived credentials minted from PARTA_TURN_SECRET (coturn's
 # use-auth-secret / static-auth-secret), valid PARTA_TURN_TTL seconds. Empty: host only.
-PARTA_ICE_STUN_URLS = _env_list("PARTA_ICE_STUN_URLS", "")
-PARTA_TURN_URLS = _env_list("PARTA_TURN_URLS", "")
-PARTA_TURN_SECRET = os.environ.get("PARTA_TURN_SECRET", "")
-PARTA_TURN_TTL = int(os.environ.get("PARTA_TURN_TTL", "14400"))
+PARTA_ICE_STUN_URLS = env_list("PARTA_ICE_STUN_URLS")
+PARTA_TURN_URLS = env_list("PARTA_TURN_URLS")
+PARTA_TURN_SECRET = env_str("PARTA_TURN_SECRET")
+PARTA_TURN_TTL = env_int("PARTA_TURN_TTL", 14400)
 # The media path (a parta.calls.media.MediaBackend); the mesh sends video while at most
 # PARTA_CALL_MESH_VIDEO_LIMIT are in the call, audio only beyond. Bitrate caps in bit/s.
-PARTA_CALL_MEDIA_BACKEND = os.environ.get(
-    "PARTA_CALL_MEDIA_BACKEND", "parta.calls.media.MeshBackend"
-)
-PARTA_CALL_MESH_VIDEO_LIMIT = int(os.environ.get("PARTA_CALL_MESH_VIDEO_LIMIT", "4"))
-PARTA_CALL_VIDEO_BITRATE = int(os.environ.get("PARTA_CALL_VIDEO_BITRATE", "250000"))
-PARTA_CALL_AUDIO_BITRATE = int(os.environ.get("PARTA_CALL_AUDIO_BITRATE", "32000"))
+PARTA_CALL_MEDIA_BACKEND = env_str("PARTA_CALL_MEDIA_BACKEND", "parta.calls.media.MeshBackend")
+PARTA_CALL_MESH_VIDEO_LIMIT = env_int("PARTA_CALL_MESH_VIDEO_LIMIT", 4)
+PARTA_CALL_VIDEO_BITRATE = env_int("PARTA_CALL_VIDEO_BITRATE", 250000)
+PARTA_CALL_AUDIO_BITRATE = env_int("PARTA_CALL_AUDIO_BITRATE", 32000)
 # A tab silent this many seconds (no heartbeat) has left the call at its last heartbeat.
-PARTA_CALL_HEARTBEAT_TIMEOUT = int(os.environ.get("PARTA_CALL_HEARTBEAT_TIMEOUT", "30"))
+PARTA_CALL_HEARTBEAT_TIMEOUT = env_int("PARTA_CALL_HEARTBEAT_TIMEOUT", 30)
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # SMTP in production (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
-EMAIL_USE_SSL = _env_bool("EMAIL_USE_SSL")
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Парта <noreply@localhost>")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Парта <noreply@localhost>")
 # Where people open Parta: links in emails are made absolute with it.
-PARTA_BASE_URL = os.environ.get("PARTA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+PARTA_BASE_URL = env_str("PARTA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Weekly digests go out on Monday from this hour, local time of each region.
-PARTA_DIGEST_HOUR = int(os.environ.get("PARTA_DIGEST_HOUR", "7"))
+PARTA_DIGEST_HOUR = env_int("PARTA_DIGEST_HOUR", 7, maximum=23)
 
 # Background jobs (parta.monitoring.jobs) run on huey: with REDIS_URL its queue is in
 # Redis (several hosts, `parta run-jobs`); without it, in a SQLite file under
@@ -309,15 +295,15 @@ if REDIS_URL:
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     _HUEY_STORAGE = {"huey_class": "huey.SqliteHuey", "filename": str(DATA_DIR / "jobs.sqlite3")}
-PARTA_JOBS_WORKERS = int(os.environ.get("PARTA_JOBS_WORKERS", "2"))
+PARTA_JOBS_WORKERS = env_int("PARTA_JOBS_WORKERS", 2, minimum=1)
 HUEY = {
-    "name": os.environ.get("PARTA_JOBS_PREFIX", "parta"),
+    "name": env_str("PARTA_JOBS_PREFIX", "parta"),
     **_HUEY_STORAGE,
     "results": False,
     "immediate": False,
     "utc": True,
     "consumer": {
-        "workers": int(os.environ.get("PARTA_JOBS_WORKERS", "2")),
+        "workers": PARTA_JOBS_WORKERS,
         "worker_type": "thread",
     },
 }
@@ -328,6 +314,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        "parta": {"handlers": ["console"], "level": os.environ.get("PARTA_LOG_LEVEL", "INFO")},
+        "parta": {"handlers": ["console"], "level": env_str("PARTA_LOG_LEVEL", "INFO")},
     },
 }
