@@ -119,14 +119,6 @@ def organizations_visible_to(person: Person, when: datetime) -> QuerySet[Organiz
     )
 
 
-def people_of_organization(organization: Organization, when: datetime) -> QuerySet[Person]:
-    return Person.objects.filter(
-        pk__in=RoleGrant.objects.filter(grants_held_at(when), organization=organization).values(
-            "person_id"
-        )
-    ).distinct()
-
-
 def class_at(student: Person, when: datetime) -> SchoolClass | None:
     """The class the student belonged to at `when`, if any."""
     enrolment = (
@@ -143,10 +135,6 @@ def students_in_class(school_class: SchoolClass, when: datetime) -> QuerySet[Per
             grants_held_at(when), school_class=school_class
         ).values("student_id")
     )
-
-
-def children_of(parent: Person) -> QuerySet[Person]:
-    return Person.objects.filter(parent_links__parent=parent)
 
 
 def parents_of(child: Person) -> QuerySet[Person]:
