@@ -168,8 +168,9 @@ class _Item:
     members: frozenset[Any] = frozenset()
 
 
-def _now(value: Any) -> Any:
-    """A reference as it stands: the pk once the referred record is written."""
+def _ref_key(value: Any) -> Any:
+    """The key a reference compares by: the referred record's pk once it is written, the
+    waiting _Item until then; any other value as it is."""
     if isinstance(value, _Item) and value.row.pk is not None:
         return value.row.pk
     return value
@@ -349,7 +350,7 @@ class _Importer:
         class_id = None
         if record.school_class is not None:
             class_id = self._ref("class", record.school_class, record.line, "class")
-            if _now(self._organization("class", class_id)) != _now(organization_id):
+            if _ref_key(self._organization("class", class_id)) != _ref_key(organization_id):
                 raise ExchangeError(
                     record.line,
                     "class",
@@ -393,7 +394,7 @@ class _Importer:
         chat_id = None
         if record.chat is not None:
             chat_id = self._ref("chat", record.chat, record.line, "chat")
-            if _now(self._organization("chat", chat_id)) != _now(organization_id):
+            if _ref_key(self._organization("chat", chat_id)) != _ref_key(organization_id):
                 raise ExchangeError(
                     record.line,
                     "chat",
@@ -505,7 +506,7 @@ class _Importer:
         differs = next(
             (name for attr, name in _TABLES[type_name].fields.items() if mine[attr] != other[attr]),
             "members"
-            if {_now(m) for m in item.members} != {_now(m) for m in other_members}
+            if {_ref_key(m) for m in item.members} != {_ref_key(m) for m in other_members}
             else None,
         )
         if differs is None:
@@ -541,7 +542,7 @@ class _Importer:
                 if isinstance(value, _Item):
                     setattr(row, attr, value.row.pk)
             if item.members:
-                item.members = frozenset(_now(member) for member in item.members)
+                item.members = frozenset(_ref_key(member) for member in item.members)
         self.pending[type_name] = {}
         try:
             if type_name == "role":
@@ -743,7 +744,7 @@ _MEMBER_COLUMNS = ("conversation_id", "person_id", "joined_at")
 
 
 def _values(table: _Table, row: Any) -> dict[str, Any]:
-    return {attr: _now(getattr(row, attr)) for attr in table.fields}
+    return {attr: _ref_key(getattr(row, attr)) for attr in table.fields}
 
 
 # SQLite's page cache during an import, in KiB: the default 2 MiB makes every insert into
