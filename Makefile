@@ -1,7 +1,7 @@
 # Parta: everyday commands. Needs only Python 3.11+ and make.
 #   make demo   — a local demo with a seeded district at http://127.0.0.1:8000
 #   make test   — the whole test suite (browser tests skip without /usr/bin/chromium)
-#   make lint   — ruff and mypy
+#   make lint   — ruff, mypy and the import layering (import-linter, pyproject.toml)
 #   make lock   — regenerate requirements.lock from a clean virtualenv
 
 PYTHON ?= python3
@@ -36,6 +36,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	PARTA_ALLOW_DEV_SECRET=1 $(BIN)/mypy src
+	$(BIN)/lint-imports --no-logo
 
 lock:
 	rm -rf $(LOCK_VENV)
