@@ -13,9 +13,11 @@ from parta.calls.models import CallParticipation
 from parta.calls.services import StaysFromHistory, end_call, join_call, start_call
 from parta.messaging.models import Conversation
 from parta.messaging.services import (
+    ServiceNotice,
     create_conversation,
     delete_conversation,
     delete_message,
+    post_service_notice,
     send_message,
 )
 from parta.monitoring import tallies
@@ -261,7 +263,7 @@ def test_channel_messages_count_and_service_messages_do_not(school, teacher):
         at=local("2026-11-16 08:00"),
     )
     write(teacher, channel, local("2026-11-16 09:00"), n=2)
-    send_message(teacher, channel, "", is_service=True, at=local("2026-11-16 10:00"))
+    post_service_notice(channel, teacher, ServiceNotice.NOTICE, at=local("2026-11-16 10:00"))
     assert (row(school)["teachers_3_messages"], row(school)["messages"]) == (0, 2)
     write(teacher, channel, local("2026-11-16 11:00"))
     assert (row(school)["teachers_3_messages"], row(school)["messages"]) == (1, 3)
