@@ -5,11 +5,14 @@ Strings come as given (a password may end in a space); numbers and switches are 
 """
 
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+_Number = TypeVar("_Number", int, float)
 
 
 def _raw(name: str) -> str | None:
@@ -32,15 +35,21 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be one of 1, true, yes, on, 0, false, no, off.")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-    """Counts, sizes and durations: none of them makes sense below zero."""
+def _parsed(name: str, parse: Callable[[str], _Number], kind: str) -> _Number | None:
     value = _raw(name)
     if value is None:
-        return default
+        return None
     try:
-        number = int(value)
+        return parse(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+        raise ImproperlyConfigured(f"{name} must be {kind}, not {value!r}.") from None
+
+
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Counts, sizes and durations: none of them makes sense below zero."""
+    number = _parsed(name, int, "a whole number")
+    if number is None:
+        return default
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise ImproperlyConfigured(f"{name} must be {bounds}, not {number}.")
@@ -48,15 +57,12 @@ def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = 
 
 
 def env_float(name: str, default: float) -> float:
-    value = _raw(name)
-    if value is None:
+    """Timeouts: zero would never wait."""
+    number = _parsed(name, float, "a number")
+    if number is None:
         return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
     if not number > 0:
-        raise ImproperlyConfigured(f"{name} must be above 0, not {value}.")
+        raise ImproperlyConfigured(f"{name} must be above 0, not {number}.")
     return number
 
 
