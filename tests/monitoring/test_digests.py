@@ -198,6 +198,7 @@ def test_send_emails_and_posts_a_notice_not_counted(example: Example, mailoutbox
     assert "2026-W47" in notice.text
     assert "1 → 23 (+22)" not in notice.text  # the notice carries the letter's six indicators
     assert "3. Учителей, написавших ≥ 3 сообщений за неделю:" in notice.text
+    assert "1. Активность ОО — да;" in notice.text
     assert SECRET not in notice.text
 
     # The notices add nothing to the school's numbers for the week they were written in.

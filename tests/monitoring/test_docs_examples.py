@@ -77,7 +77,7 @@ def test_the_rules_give_every_column_of_the_files(example):
     headers = rows[0]
     keys = set(json.loads(run_report())["organizations"][0])
     docs = parts("indicators.md")
-    for lang, header in (("ru", "| ключ | столбец |"), ("en", "| key | column | meaning |")):
+    for lang, header in (("ru", "| ключ | столбец |"), ("en", "| key | column | English label |")):
         table = table_after(docs[lang], header)
         assert [cells[1] for cells in table] == headers, lang
         assert {cells[0].strip("`") for cells in table} == keys, lang

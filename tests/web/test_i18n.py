@@ -110,7 +110,7 @@ def test_operator_dashboard_in_english(client, school):
         # Labels the view builds: the chart's series and the sortable columns.
         "created a chat",
         ">Active</a>",
-        ">≥ 3 msgs</a>",
+        ">≥ 3 messages</a>",
     ):
         assert text in page, text
     assert "Динамика" not in page
@@ -125,7 +125,7 @@ def test_school_dashboard_in_english(client, school):
     for text in (
         "<h2>Indicators of the week</h2>",
         "1. School activity",
-        "6. Created ≥ 3 held calls",
+        "6. Teachers who created ≥ 3 calls in the week",
         "Organization activation",
         "Classes created",
         "Create the classes first",

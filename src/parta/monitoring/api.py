@@ -1,7 +1,14 @@
+from collections.abc import Iterable
+from types import GenericAlias
+from typing import Any
+
 from django.http import HttpRequest
+from django.utils import translation
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import create_model
 
 from parta.api_errors import ErrorOut
+from parta.monitoring.indicators import COUNTED, INDICATORS, Indicator, Kind
 from parta.monitoring.scopes import ScopeError
 from parta.monitoring.services import open_report
 from parta.monitoring.weeks import WeekError
@@ -19,43 +26,44 @@ class ReportQuery(Schema):
     kinds: str | None = Field(None, description="виды через запятую: school,authority,other")
 
 
-class Indicators(Schema):
-    teachers: int
-    teachers_with_chat: int
-    teachers_3_messages: int
-    teachers_10_messages: int
-    teachers_1_call: int
-    teachers_3_calls: int
-    teachers_with_chat_pct: float | None
-    teachers_3_messages_pct: float | None
-    teachers_10_messages_pct: float | None
-    teachers_1_call_pct: float | None
-    teachers_3_calls_pct: float | None
-    admins: int
-    students: int
-    parents: int
-    chats: int
-    messages: int
-    calls_held: int
+def _indicator_fields(indicators: Iterable[Indicator]) -> dict[str, Any]:
+    """Each indicator as a field described by its label, its share of the teachers after it."""
+    fields: dict[str, Any] = {}
+    with translation.override("ru"):
+        for each in indicators:
+            kind = bool if each.kind is Kind.FLAG else int
+            fields[each.key] = (kind, Field(description=str(each.heading)))
+            if each.has_share:
+                fields[each.pct_key] = (float | None, Field(description=str(each.pct_heading)))
+    return fields
 
 
-class OrganizationRow(Indicators):
-    id: str
-    name: str
-    district: str
-    region: str
-    active: bool
-
-
-class TotalRow(Indicators):
-    organizations: int
-    active_organizations: int
-
-
-class WeeklyReportOut(Schema):
-    week: str
-    organizations: list[OrganizationRow]
-    total: TotalRow
+# Built from the registry, so the schema names every key a report row carries and no other.
+OrganizationRow = create_model(
+    "OrganizationRow",
+    __base__=Schema,
+    id=(str, ...),
+    name=(str, ...),
+    district=(str, ...),
+    region=(str, ...),
+    **_indicator_fields(INDICATORS),
+)
+TotalRow = create_model(
+    "TotalRow",
+    __base__=Schema,
+    organizations=(int, ...),
+    active_organizations=(int, ...),
+    **_indicator_fields(COUNTED),
+)
+# list[OrganizationRow], spelled so that mypy takes a class made at run time.
+_ROWS: Any = GenericAlias(list, (OrganizationRow,))
+WeeklyReportOut = create_model(
+    "WeeklyReportOut",
+    __base__=Schema,
+    week=(str, ...),
+    organizations=(_ROWS, ...),
+    total=(TotalRow, ...),
+)
 
 
 @router.get(

@@ -27,7 +27,7 @@ from parta.messaging.models import Conversation
 from parta.messaging.services import ServiceNotice, create_conversation, post_service_notice
 from parta.monitoring.checklist import Step, activation_checklist
 from parta.monitoring.engine import weekly_report
-from parta.monitoring.exports import COLUMNS
+from parta.monitoring.indicators import ACTIVE, Indicator, Kind, of_kind
 from parta.monitoring.models import DigestDelivery
 from parta.monitoring.scopes import Scope
 from parta.monitoring.weeks import Week, last_closed_week
@@ -37,22 +37,10 @@ log = logging.getLogger(__name__)
 
 # The person's own channel in the school where Parta posts its notices to them.
 NOTICES_TITLE = "Парта · уведомления"
-# The indicators a digest shows, in the letter's order, then the context counts.
-DIGEST_KEYS = (
-    "teachers",
-    "teachers_with_chat",
-    "teachers_3_messages",
-    "teachers_10_messages",
-    "teachers_1_call",
-    "teachers_3_calls",
-    "chats",
-    "messages",
-    "calls_held",
-    "admins",
-    "students",
-    "parents",
-)
-_LABELS = {key: header for key, header, _kind in COLUMNS}
+# The notice in Parta, shorter than the email, carries the teachers and the letter's
+# indicators; the email adds what the school did in the week, then who is in it.
+NOTICE_KINDS = (Kind.TEACHERS, Kind.TEACHER_SHARE)
+DIGEST_INDICATORS = of_kind(*NOTICE_KINDS, Kind.ACTIVITY, Kind.MEMBERS)
 
 
 @dataclass(frozen=True)
@@ -63,11 +51,18 @@ class DueDigest:
 
 @dataclass(frozen=True)
 class IndicatorChange:
-    key: str
-    label: str
+    indicator: Indicator
     value: int
     previous: int
-    pct: float | None  # share of teachers, for the teachers_* keys
+    pct: float | None  # share of teachers, for the letter's indicators 2–6
+
+    @property
+    def key(self) -> str:
+        return self.indicator.key
+
+    @property
+    def label(self) -> str:
+        return str(self.indicator.heading)
 
     @property
     def change(self) -> int:
@@ -92,6 +87,15 @@ class Digest:
     @property
     def previous_week(self) -> Week:
         return self.week.previous()
+
+    @property
+    def active_label(self) -> str:
+        return str(ACTIVE.heading)
+
+    @property
+    def notice_indicators(self) -> list[IndicatorChange]:
+        """The teachers and the letter's indicators, without the context counts."""
+        return [item for item in self.indicators if item.indicator.kind in NOTICE_KINDS]
 
     @property
     def subject(self) -> str:
@@ -166,13 +170,12 @@ def build_digest(organization: Organization, week: Week, now: datetime) -> Diges
     (before,) = weekly_report(scope, week.previous()).organizations
     indicators = [
         IndicatorChange(
-            key=key,
-            label=_LABELS[key],
-            value=row[key],
-            previous=before[key],
-            pct=row.get(f"{key}_pct"),
+            indicator=indicator,
+            value=row[indicator.key],
+            previous=before[indicator.key],
+            pct=row[indicator.pct_key] if indicator.has_share else None,
         )
-        for key in DIGEST_KEYS
+        for indicator in DIGEST_INDICATORS
     ]
     steps = [
         replace(step, url=absolute_url(step.url))

@@ -1,8 +1,9 @@
 """The weekly indicators of the letter, computed exactly as docs/indicators.md says.
 
 Every output (API, pages, `parta report`, CSV, XLSX, digests) gets its numbers
-from `weekly_report`; no rule is written twice. Roles are read as they were held
-at the moment of each action, so a closed week does not move when roles change.
+from `weekly_report`, whose rows carry the keys of `indicators`; no rule is written twice.
+Roles are read as they were held at the moment of each action, so a closed week does not
+move when roles change.
 """
 
 from collections import Counter, defaultdict
@@ -36,21 +37,11 @@ from parta.accounts.models import Role, RoleGrant
 from parta.accounts.selectors import role_grants_during, role_grants_held_at, role_held_at_each
 from parta.calls.selectors import held_calls
 from parta.messaging.models import Conversation, Message
+from parta.monitoring.indicators import COUNTED, SHARED, TEACHERS, Kind, of_kind
 from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.scopes import Scope
 from parta.monitoring.weeks import Week
 from parta.structure.models import Organization
-
-# Indicator keys whose share of `teachers` is reported under `<key>_pct`.
-TEACHER_KEYS = (
-    "teachers_with_chat",
-    "teachers_3_messages",
-    "teachers_10_messages",
-    "teachers_1_call",
-    "teachers_3_calls",
-)
-CONTEXT_KEYS = ("admins", "students", "parents", "chats", "messages", "calls_held")
-COUNT_KEYS = ("teachers", *TEACHER_KEYS, *CONTEXT_KEYS)
 
 PairKey = tuple[int, int]  # organization_id, person_id
 Rows = QuerySet[Any, tuple[Any, ...]]  # a values_list query of one week
@@ -121,12 +112,20 @@ def total_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "organizations": len(rows),
         "active_organizations": sum(1 for row in rows if row["active"]),
     }
-    sums = {key: sum(row[key] for row in rows) for key in COUNT_KEYS}
-    total["teachers"] = sums["teachers"]
-    total.update({key: sums[key] for key in TEACHER_KEYS})
-    total.update({f"{key}_pct": share_pct(sums[key], sums["teachers"]) for key in TEACHER_KEYS})
-    total.update({key: sums[key] for key in CONTEXT_KEYS})
+    total.update(_numbers({each.key: sum(row[each.key] for row in rows) for each in COUNTED}))
     return total
+
+
+def _numbers(counts: dict[str, int]) -> dict[str, Any]:
+    """The counts of an organization or a total in report order: the teachers and the
+    letter's indicators, their shares of the teachers, then the context counts."""
+    numbers: dict[str, Any] = {
+        each.key: counts[each.key] for each in of_kind(Kind.TEACHERS, Kind.TEACHER_SHARE)
+    }
+    whole = counts[TEACHERS.key]
+    numbers.update({each.pct_key: share_pct(counts[each.key], whole) for each in SHARED})
+    numbers.update({each.key: counts[each.key] for each in of_kind(Kind.MEMBERS, Kind.ACTIVITY)})
+    return numbers
 
 
 @dataclass
@@ -361,6 +360,12 @@ def _organization_rows(orgs: list[Organization], activity: WeekActivity) -> list
             "teachers_10_messages": sum(1 for n in msgs if n >= 10),
             "teachers_1_call": sum(1 for n in calls if n >= 1),
             "teachers_3_calls": sum(1 for n in calls if n >= 3),
+            "admins": activity.members.get((org.pk, Role.ADMIN), 0),
+            "students": activity.members.get((org.pk, Role.STUDENT), 0),
+            "parents": activity.members.get((org.pk, Role.PARENT), 0),
+            "chats": activity.chats_total[org.pk],
+            "messages": activity.messages_total.get(org.pk, 0),
+            "calls_held": activity.calls_total[org.pk],
         }
         row: dict[str, Any] = {
             "id": org.external_id or str(org.pk),
@@ -369,17 +374,6 @@ def _organization_rows(orgs: list[Organization], activity: WeekActivity) -> list
             "region": org.district.region.name,
             "active": any(n >= 1 for n in msgs) or any(n >= 1 for n in calls),
         }
-        row.update(counts)
-        row.update({f"{k}_pct": share_pct(counts[k], counts["teachers"]) for k in TEACHER_KEYS})
-        row.update(
-            {
-                "admins": activity.members.get((org.pk, Role.ADMIN), 0),
-                "students": activity.members.get((org.pk, Role.STUDENT), 0),
-                "parents": activity.members.get((org.pk, Role.PARENT), 0),
-                "chats": activity.chats_total[org.pk],
-                "messages": activity.messages_total.get(org.pk, 0),
-                "calls_held": activity.calls_total[org.pk],
-            }
-        )
+        row.update(_numbers(counts))
         rows.append(row)
     return rows

@@ -9,38 +9,38 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from parta.monitoring.engine import WeeklyReport
+from parta.monitoring.indicators import ACTIVE, INDICATORS, Kind
 
-# (JSON key, column header in the file, kind); kind: text, bool, count, pct
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("id", "ID", "text"),
-    ("region", "Регион", "text"),
-    ("district", "Район", "text"),
-    ("name", "Организация", "text"),
-    ("active", "1. Активность ОО", "bool"),
-    ("teachers", "Учителей", "count"),
-    ("teachers_with_chat", "2. Учителей, создавших ≥ 1 чата", "count"),
-    ("teachers_with_chat_pct", "2. Доля, %", "pct"),
-    ("teachers_3_messages", "3. Учителей, написавших ≥ 3 сообщений за неделю", "count"),
-    ("teachers_3_messages_pct", "3. Доля, %", "pct"),
-    ("teachers_10_messages", "4. Учителей, написавших ≥ 10 сообщений за неделю", "count"),
-    ("teachers_10_messages_pct", "4. Доля, %", "pct"),
-    ("teachers_1_call", "5. Учителей, создавших ≥ 1 звонка за неделю", "count"),
-    ("teachers_1_call_pct", "5. Доля, %", "pct"),
-    ("teachers_3_calls", "6. Учителей, создавших ≥ 3 звонков за неделю", "count"),
-    ("teachers_3_calls_pct", "6. Доля, %", "pct"),
-    ("admins", "Администраторов", "count"),
-    ("students", "Учеников", "count"),
-    ("parents", "Родителей", "count"),
-    ("chats", "Чатов", "count"),
-    ("messages", "Сообщений за неделю", "count"),
-    ("calls_held", "Проведённых звонков", "count"),
+# The organization's own columns, before its indicators.
+ORGANIZATION_COLUMNS = (
+    ("id", "ID"),
+    ("region", "Регион"),
+    ("district", "Район"),
+    ("name", "Организация"),
 )
+
+
+def columns() -> list[tuple[str, str, str]]:
+    """(JSON key, column header, kind) of the files, kind one of text, bool, count, pct:
+    each indicator of the registry, its share right after it. The headers stay Russian
+    whatever the reader's language: a fixed reporting format."""
+    cols = [(key, header, "text") for key, header in ORGANIZATION_COLUMNS]
+    with translation.override("ru"):
+        for indicator in INDICATORS:
+            kind = "bool" if indicator.kind is Kind.FLAG else "count"
+            cols.append((indicator.key, str(indicator.heading), kind))
+            if indicator.has_share:
+                cols.append((indicator.pct_key, str(indicator.pct_heading), "pct"))
+    return cols
+
+
 TOTAL_LABEL = "Итого"
 # A spreadsheet runs a cell that starts like this as a formula ("CSV injection"): a school
 # named "=HYPERLINK(...)" must stay a name in the file a district opens in Excel.
@@ -56,7 +56,7 @@ def report_json(report: WeeklyReport) -> str:
     return json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n"
 
 
-def _table(report: WeeklyReport) -> list[list[Any]]:
+def _table(report: WeeklyReport, cols: list[tuple[str, str, str]]) -> list[list[Any]]:
     """Rows of cells, header first, totals last; a total's text columns say what it sums."""
     total = dict(report.total)
     total.update(
@@ -70,12 +70,12 @@ def _table(report: WeeklyReport) -> list[list[Any]]:
                 "n": total["organizations"],
                 "active": total["active_organizations"],
             },
-            "active": None,
+            ACTIVE.key: None,  # a total counts the active organizations instead
         }
     )
-    rows = [[header for _key, header, _kind in COLUMNS]]
+    rows = [[header for _key, header, _kind in cols]]
     for record in [*report.organizations, total]:
-        rows.append([record[key] for key, _header, _kind in COLUMNS])
+        rows.append([record[key] for key, _header, _kind in cols])
     return rows
 
 
@@ -96,9 +96,10 @@ def report_csv(report: WeeklyReport) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
-    table = _table(report)
+    cols = columns()
+    table = _table(report, cols)
     writer.writerow(table[0])
-    kinds = [kind for _key, _header, kind in COLUMNS]
+    kinds = [kind for _key, _header, kind in cols]
     for row in table[1:]:
         writer.writerow([_csv_cell(value, kind) for value, kind in zip(row, kinds, strict=True)])
     return out.getvalue()
@@ -116,8 +117,9 @@ def report_xlsx(report: WeeklyReport) -> bytes:
     book = Workbook()
     sheet = book.worksheets[0]
     sheet.title = str(report.week)
-    table = _table(report)
-    kinds = [kind for _key, _header, kind in COLUMNS]
+    cols = columns()
+    table = _table(report, cols)
+    kinds = [kind for _key, _header, kind in cols]
     header_font = Font(bold=True)
     header_fill = PatternFill("solid", fgColor="DDE7F0")
     sheet.append(table[0])
@@ -155,7 +157,7 @@ def report_xlsx(report: WeeklyReport) -> bytes:
     for cell in sheet[sheet.max_row]:
         cell.font = header_font
     sheet.freeze_panes = "E2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{sheet.max_row - 1}"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{sheet.max_row - 1}"
 
     notes = book.create_sheet(_("Пояснения"))
     for line in (

@@ -21,8 +21,8 @@ from parta.monitoring.dashboards import (
     trend,
     week_choices,
 )
-from parta.monitoring.engine import TEACHER_KEYS
 from parta.monitoring.exports import CONTENT_TYPES, RENDERERS, report_filename
+from parta.monitoring.indicators import ACTIVE, INDICATORS, SHARED, TEACHERS
 from parta.monitoring.scopes import ScopeError, report_access_rights
 from parta.monitoring.services import open_report
 from parta.monitoring.weeks import WeekError
@@ -51,22 +51,13 @@ def report_download(request: HttpRequest, fmt: str) -> HttpResponse:
     return response
 
 
-TREND_SERIES = (
-    ("teachers_with_chat_pct", gettext_lazy("создали чат")),
-    ("teachers_3_messages_pct", gettext_lazy("≥ 3 сообщений")),
-    ("teachers_10_messages_pct", gettext_lazy("≥ 10 сообщений")),
-    ("teachers_1_call_pct", gettext_lazy("≥ 1 звонка")),
-    ("teachers_3_calls_pct", gettext_lazy("≥ 3 звонков")),
-)
+# The organizations table: the name, then the flag, the teachers and each letter
+# indicator's share (the column sorts by the share and shows the count beside it).
 SORT_COLUMNS = (
     ("name", gettext_lazy("Организация")),
-    ("active", gettext_lazy("Активна")),
-    ("teachers", gettext_lazy("Учителей")),
-    ("teachers_with_chat_pct", gettext_lazy("Чат")),
-    ("teachers_3_messages_pct", gettext_lazy("≥ 3 сообщ.")),
-    ("teachers_10_messages_pct", gettext_lazy("≥ 10 сообщ.")),
-    ("teachers_1_call_pct", gettext_lazy("≥ 1 звонка")),
-    ("teachers_3_calls_pct", gettext_lazy("≥ 3 звонков")),
+    (ACTIVE.key, ACTIVE.short_label),
+    (TEACHERS.key, TEACHERS.short_label),
+    *((indicator.pct_key, indicator.short_label) for indicator in SHARED),
 )
 SORTABLE = {key for key, _label in SORT_COLUMNS}
 
@@ -119,10 +110,15 @@ def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
         "week_start": report.week.monday,
         "week_last_day": report.week.monday + timedelta(days=6),
         "query": urlencode({"week": str(report.week), **scope.query}),
-        "teacher_keys": TEACHER_KEYS,
+        "indicators": INDICATORS,
+        "shared": SHARED,
+        "teachers_label": TEACHERS.short_label,
         "chart": line_chart(
             [str(w).split("-")[1] for w, _total in history],
-            [(str(label), [total[key] for _w, total in history]) for key, label in TREND_SERIES],
+            [
+                (str(each.short_label), [total[each.pct_key] for _w, total in history])
+                for each in SHARED
+            ],
         ),
     }
     if scope.organization is not None:
