@@ -4,7 +4,12 @@ import pytest
 from channels.db import database_sync_to_async
 
 from parta.messaging.models import Conversation
-from parta.messaging.services import create_conversation, remove_member, send_message
+from parta.messaging.services import (
+    create_conversation,
+    mark_read,
+    remove_member,
+    send_message,
+)
 from tests.realtime.sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,3 +66,40 @@ async def test_a_message_reaches_members_only_and_a_removed_member_hears_no_more
     finally:
         for communicator in sockets.values():
             await communicator.disconnect()
+
+
+def test_a_class_chat_goes_ahead_of_a_school_channels_pending_fan_out(s, monkeypatch):
+    """The channel's own later events wait behind its post; another chat's do not."""
+    from parta.realtime import services as realtime
+    from parta.realtime.models import PendingFanout, PersonEvent
+
+    monkeypatch.setattr(realtime, "INLINE_AUDIENCE", 3)
+    monkeypatch.setattr(realtime, "_wake_fanout", lambda: None)  # the test drains it
+    school_wide = [s.admin, s.colleague, s.staff, *s.students, *s.parents]
+    channel = create_conversation(
+        s.teacher,
+        s.org,
+        title="Новости школы",
+        kind=Conversation.Kind.CHANNEL,
+        purpose=Conversation.Purpose.INFO,
+        members=school_wide,
+    )
+    realtime.fan_out_next()  # the channel's «created», to its 8 members
+    student = s.students[0]
+    chat = create_conversation(s.teacher, s.org, title="Кружок", members=[student])
+    post = send_message(s.teacher, channel, "Линейка в 8:30")
+    assert PendingFanout.objects.count() == 1
+    reply = send_message(s.teacher, chat, "Не забудь форму")
+
+    def kinds_of(person):
+        return [
+            (e.kind, e.payload.get("conversation", e.payload.get("message", {})).get("id"))
+            for e in PersonEvent.objects.filter(person=person)
+        ]
+
+    # The student reads the channel at once: that news waits behind the post's.
+    mark_read(student, channel)
+    assert kinds_of(student)[-1] == ("message.created", reply.pk)  # not held up
+    while realtime.fan_out_next():
+        pass
+    assert kinds_of(student)[-2:] == [("message.created", post.pk), ("conversation.read", None)]

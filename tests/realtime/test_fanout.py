@@ -69,17 +69,55 @@ def test_chunks_committed_before_a_crash_are_not_repeated(small_limits, no_task,
         assert events_of(person) == [(1, "message.created")]
 
 
-def test_a_small_event_waits_behind_a_pending_fan_out(small_limits, no_task, people):
+def test_a_small_event_waits_behind_a_pending_fan_out_of_its_stream(
+    small_limits, no_task, people
+):
     first = people[0]
-    publish([p.pk for p in people], "message.created", {"n": 1})
-    publish([first.pk], "message.edited", {"n": 1})
+    publish([p.pk for p in people], "message.created", {"n": 1}, stream="conversation-1")
+    publish([first.pk], "message.edited", {"n": 1}, stream="conversation-1")
     assert PersonEvent.objects.count() == 0  # both wait, in order
     while fan_out_next():
         pass
     assert events_of(first) == [(1, "message.created"), (2, "message.edited")]
     # Once nothing is pending, small audiences are numbered in the sender's transaction.
-    publish([first.pk], "message.deleted", {})
+    publish([first.pk], "message.deleted", {}, stream="conversation-1")
     assert events_of(first)[-1] == (3, "message.deleted")
+
+
+def test_events_of_other_streams_go_ahead_of_a_pending_fan_out(small_limits, no_task, people):
+    """A school channel's post waiting for its fan-out does not hold up a class chat."""
+    first = people[0]
+    publish([p.pk for p in people], "message.created", {"n": 1}, stream="conversation-1")
+    publish([first.pk, people[1].pk], "message.created", {"n": 2}, stream="conversation-2")
+    assert events_of(first) == [(1, "message.created")]
+    assert PersonEvent.objects.get(person=first).payload == {"n": 2}
+    while fan_out_next():
+        pass
+    assert [e.payload for e in PersonEvent.objects.filter(person=first)] == [{"n": 2}, {"n": 1}]
+    assert [e.payload for e in PersonEvent.objects.filter(person=people[4])] == [{"n": 1}]
+
+
+def test_an_event_without_a_stream_waits_behind_every_fan_out_and_holds_up_every_stream(
+    small_limits, no_task, people
+):
+    first = people[0]
+    publish([p.pk for p in people], "message.created", {"n": 1}, stream="conversation-1")
+    publish([first.pk], "conversation.read", {"n": 2})
+    assert PersonEvent.objects.count() == 0
+    while fan_out_next():
+        pass
+    assert PersonEvent.objects.count() == 6
+    publish([p.pk for p in people], "notice", {"n": 3})
+    publish([first.pk], "message.created", {"n": 4}, stream="conversation-2")
+    assert PersonEvent.objects.count() == 6  # both wait
+    while fan_out_next():
+        pass
+    assert [(e.seq, e.payload) for e in PersonEvent.objects.filter(person=first)] == [
+        (1, {"n": 1}),
+        (2, {"n": 2}),
+        (3, {"n": 3}),
+        (4, {"n": 4}),
+    ]
 
 
 def test_a_rolled_back_send_leaves_no_fan_out(small_limits, no_task, people):

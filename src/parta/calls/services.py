@@ -38,7 +38,12 @@ from parta.calls.selectors import (
 from parta.calls.tokens import new_token, token_hash
 from parta.messaging.models import Conversation
 from parta.messaging.selectors import member_ids
-from parta.messaging.services import ServiceNotice, is_member, post_service_notice
+from parta.messaging.services import (
+    ServiceNotice,
+    conversation_stream,
+    is_member,
+    post_service_notice,
+)
 from parta.realtime.services import publish
 from parta.structure.models import Organization
 
@@ -177,7 +182,12 @@ def open_call(
     token = _new_link(call) if with_link or conversation is None else None
     if conversation is not None:
         post_service_notice(conversation, creator, ServiceNotice.CALL_STARTED, at=moment)
-        publish(member_ids(conversation), "call.started", {"call": call_data(call)})
+        publish(
+            member_ids(conversation),
+            "call.started",
+            {"call": call_data(call)},
+            stream=conversation_stream(conversation.pk),
+        )
     return OpenedCall(call, token, created=True)
 
 
@@ -434,7 +444,12 @@ def end_call(call: Call, *, at: datetime | None = None) -> Call:
 
 def _announce_end(call: Call) -> None:
     if call.conversation is not None:
-        publish(member_ids(call.conversation), "call.ended", {"call": call_data(call)})
+        publish(
+            member_ids(call.conversation),
+            "call.ended",
+            {"call": call_data(call)},
+            stream=conversation_stream(call.conversation_id),
+        )
 
 
 @transaction.atomic

@@ -59,8 +59,13 @@ class ServiceNotice:
     NOTICE = "notice"  # any other, its text says what happened
 
 
+def conversation_stream(conversation_id: int) -> str:
+    """The realtime stream of a conversation's events: each person gets them in order."""
+    return f"conversation-{conversation_id}"
+
+
 def _publish_to_members(conversation: Conversation, kind: str, payload: dict) -> None:
-    publish(members_now(conversation), kind, payload)
+    publish(members_now(conversation), kind, payload, stream=conversation_stream(conversation.pk))
 
 
 def _publish_message(
@@ -337,6 +342,7 @@ def remove_member(
         everyone,
         "conversation.member_left",
         {"conversation": conversation_data(conversation), "person_id": person.pk},
+        stream=conversation_stream(conversation.pk),
     )
     return member
 
@@ -726,6 +732,7 @@ def mark_read(
             [person.pk],
             "conversation.read",
             {"conversation_id": conversation.pk, "read_up_to": target},
+            stream=conversation_stream(conversation.pk),
         )
     return member
 

@@ -1,5 +1,7 @@
 """Each person's event log: what their open tabs are told, numbered so nothing is lost."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -42,14 +44,12 @@ class PersonEvent(models.Model):
         return f"{self.person_id}#{self.seq} {self.kind}"
 
     def as_message(self) -> dict[str, object]:
-        """The event as it travels: through the channel layer, the socket and the API."""
-        return {
-            "type": "event",
-            "seq": self.seq,
-            "kind": self.kind,
-            "payload": self.payload,
-            "at": self.created_at.isoformat(),
-        }
+        return self.message(self.seq, self.kind, self.payload, self.created_at)
+
+    @staticmethod
+    def message(seq: int, kind: str, payload: dict, at: datetime) -> dict[str, object]:
+        """An event as it travels: through the channel layer, the socket and the API."""
+        return {"type": "event", "seq": seq, "kind": kind, "payload": payload, "at": at.isoformat()}
 
 
 class PendingFanout(models.Model):
@@ -58,6 +58,8 @@ class PendingFanout(models.Model):
     per transaction, and `done` says how far it got, so a crash repeats nobody's event."""
 
     kind = models.CharField(_("вид"), max_length=64)
+    # What the event is about (services.publish): later events of the stream wait behind it.
+    stream = models.CharField(_("поток"), max_length=64, null=True, blank=True)
     payload = models.JSONField(_("данные"), default=dict, encoder=DjangoJSONEncoder)
     # Person ids in ascending order, read when the event was published.
     people = models.JSONField(_("кому"))
