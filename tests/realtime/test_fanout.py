@@ -69,9 +69,7 @@ def test_chunks_committed_before_a_crash_are_not_repeated(small_limits, no_task,
         assert events_of(person) == [(1, "message.created")]
 
 
-def test_a_small_event_waits_behind_a_pending_fan_out_of_its_stream(
-    small_limits, no_task, people
-):
+def test_a_small_event_waits_behind_a_pending_fan_out_of_its_stream(small_limits, no_task, people):
     first = people[0]
     publish([p.pk for p in people], "message.created", {"n": 1}, stream="conversation-1")
     publish([first.pk], "message.edited", {"n": 1}, stream="conversation-1")

@@ -367,3 +367,30 @@ async def test_events_that_arrive_out_of_order_go_out_in_order_without_reading_t
     assert [(await receive(communicator))["payload"]["n"] for _ in range(2)] == [1, 2]
     assert reads == []
     await communicator.disconnect()
+
+
+async def test_a_ping_while_events_flow_waits_for_them_and_the_next_ping_recovers_a_loss(
+    monkeypatch,
+):
+    anna = await person()
+    communicator = await open_socket(anna, "/ws/events/?after=0")
+    await receive(communicator)
+    await send([anna], payload={"n": 1})
+    assert await receive_seqs(communicator, 1) == [1]
+    monkeypatch.setattr(services, "_deliver", lambda messages: None)
+    await send([anna], payload={"n": 2})  # committed, still "on its way"
+    reads = []
+    real_catch_up = consumers.catch_up
+    monkeypatch.setattr(
+        consumers, "catch_up", lambda *args: reads.append(args) or real_catch_up(*args)
+    )
+    # Event 1 came live since the socket opened: number 2 may still be in flight.
+    await communicator.send_json_to({"type": "ping"})
+    assert await receive(communicator) == {"type": "pong", "seq": 1}
+    assert reads == []
+    # Nothing came live since that ping: number 2 is lost, and this ping reads it.
+    await communicator.send_json_to({"type": "ping"})
+    assert await receive_seqs(communicator, 1) == [2]
+    assert await receive(communicator) == {"type": "pong", "seq": 2}
+    assert len(reads) == 1
+    await communicator.disconnect()
