@@ -25,10 +25,10 @@ from parta.accounts.models import Person
 from parta.accounts.selectors import roles_at
 from parta.accounts.services import record_audit
 from parta.bulk import insert_models
+from parta.calls import events
 from parta.calls.models import Call, CallGuest, CallParticipation
 from parta.calls.selectors import (
     active_call,
-    call_data,
     first_held_moment,
     guest_refused,
     is_removed,
@@ -37,14 +37,8 @@ from parta.calls.selectors import (
 )
 from parta.calls.tokens import new_token, token_hash
 from parta.messaging.models import Conversation
-from parta.messaging.selectors import member_ids
-from parta.messaging.services import (
-    ServiceNotice,
-    conversation_stream,
-    is_member,
-    post_service_notice,
-)
-from parta.realtime.services import publish
+from parta.messaging.selectors import is_member
+from parta.messaging.services import ServiceNotice, post_service_notice
 from parta.structure.models import Organization
 
 MAX_TITLE_LENGTH = 200
@@ -182,12 +176,7 @@ def open_call(
     token = _new_link(call) if with_link or conversation is None else None
     if conversation is not None:
         post_service_notice(conversation, creator, ServiceNotice.CALL_STARTED, at=moment)
-        publish(
-            member_ids(conversation),
-            "call.started",
-            {"call": call_data(call)},
-            stream=conversation_stream(conversation.pk),
-        )
+        events.call_started(call, conversation).publish()
     return OpenedCall(call, token, created=True)
 
 
@@ -444,12 +433,7 @@ def end_call(call: Call, *, at: datetime | None = None) -> Call:
 
 def _announce_end(call: Call) -> None:
     if call.conversation is not None:
-        publish(
-            member_ids(call.conversation),
-            "call.ended",
-            {"call": call_data(call)},
-            stream=conversation_stream(call.conversation_id),
-        )
+        events.call_ended(call, call.conversation).publish()
 
 
 @transaction.atomic

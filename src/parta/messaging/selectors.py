@@ -29,6 +29,10 @@ def membership(person: Person, conversation: Conversation) -> ConversationMember
     ).first()
 
 
+def is_member(person: Person, conversation: Conversation) -> bool:
+    return membership(person, conversation) is not None
+
+
 def _still_in_organization(when: datetime) -> Exists:
     """For ConversationMember rows: the member holds some role in the conversation's
     organization at `when` (may_read's rule, row by row)."""

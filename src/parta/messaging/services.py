@@ -1,8 +1,8 @@
 """Writes about conversations and messages. Each function is one transaction.
 
-Every change publishes an event to the conversation's current members through
-parta.realtime; realtime sends it once the transaction commits, so nobody hears
-of a message that was not stored.
+Every change publishes an event (built by parta.messaging.events) to the conversation's
+current members through parta.realtime; realtime sends it once the transaction commits,
+so nobody hears of a message that was not stored.
 """
 
 from collections.abc import Iterable
@@ -26,24 +26,22 @@ from parta.accounts.selectors import (
 )
 from parta.accounts.services import record_audit
 from parta.errors import Conflict
+from parta.messaging import events
 from parta.messaging.attachments import check_size, image_preview, sniff
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.messaging.selectors import (
     STAFF_ROLES,
     Access,
     access_to,
-    conversation_data,
+    is_member,
     is_staff_only,
     may_join,
     may_moderate,
     may_post,
     member_ids,
-    members_now,
     membership,
-    message_data,
 )
 from parta.messaging.signals import messages_written
-from parta.realtime.services import publish
 from parta.structure.models import Organization, SchoolClass
 
 MAX_MESSAGE_LENGTH = 10_000
@@ -57,21 +55,6 @@ class ServiceNotice:
     LEFT = "left"
     CALL_STARTED = "call_started"
     NOTICE = "notice"  # any other, its text says what happened
-
-
-def conversation_stream(conversation_id: int) -> str:
-    """The realtime stream of a conversation's events: each person gets them in order."""
-    return f"conversation-{conversation_id}"
-
-
-def _publish_to_members(conversation: Conversation, kind: str, payload: dict) -> None:
-    publish(members_now(conversation), kind, payload, stream=conversation_stream(conversation.pk))
-
-
-def _publish_message(
-    kind: str, message: Message, attachments: list[Attachment] | None = None
-) -> None:
-    _publish_to_members(message.conversation, kind, {"message": message_data(message, attachments)})
 
 
 # ---------------------------------------------------------------- conversations
@@ -207,9 +190,7 @@ def create_conversation(
         ConversationMember(conversation=conversation, person=person, joined_at=moment)
         for person in people.values()
     )
-    _publish_to_members(
-        conversation, "conversation.created", {"conversation": conversation_data(conversation)}
-    )
+    events.conversation_created(conversation).publish()
     return conversation
 
 
@@ -247,10 +228,6 @@ def start_direct_chat(
     )
 
 
-def is_member(person: Person, conversation: Conversation) -> bool:
-    return membership(person, conversation) is not None
-
-
 def _require_moderator(person: Person, conversation: Conversation, moment: datetime) -> None:
     if not may_moderate(person, conversation, moment):
         raise PermissionDenied(
@@ -275,7 +252,7 @@ def add_members(
     _require_moderator(by, conversation, moment)
     added = []
     for person in {p.pk: p for p in people}.values():
-        if membership(person, conversation) is not None:
+        if is_member(person, conversation):
             continue
         _check_new_member(conversation, person, moment)
         added.append(_join(conversation, person, moment))
@@ -286,11 +263,7 @@ def _join(conversation: Conversation, person: Person, moment: datetime) -> Conve
     member = ConversationMember.objects.create(
         conversation=conversation, person=person, joined_at=moment
     )
-    _publish_to_members(
-        conversation,
-        "conversation.member_joined",
-        {"conversation": conversation_data(conversation), "person_id": person.pk},
-    )
+    events.member_joined(conversation, person).publish()
     post_service_notice(conversation, person, ServiceNotice.JOINED, at=moment)
     return member
 
@@ -337,13 +310,7 @@ def remove_member(
             subject=person,
             conversation=conversation.pk,
         )
-    # The removed person hears of it too, so their open tabs drop the conversation.
-    publish(
-        everyone,
-        "conversation.member_left",
-        {"conversation": conversation_data(conversation), "person_id": person.pk},
-        stream=conversation_stream(conversation.pk),
-    )
+    events.member_left(conversation, person, everyone).publish()
     return member
 
 
@@ -374,11 +341,7 @@ def set_member_role(
         raise ValidationError(_("Роль владельца беседы не меняется."))
     member.role = role
     member.save(update_fields=["role"])
-    _publish_to_members(
-        conversation,
-        "conversation.member_role",
-        {"conversation_id": conversation.pk, "person_id": person.pk, "role": role},
-    )
+    events.member_role(conversation, person, role).publish()
     return member
 
 
@@ -390,9 +353,7 @@ def set_read_only(
     _require_moderator(by, conversation, at or timezone.now())
     conversation.is_read_only = read_only
     conversation.save(update_fields=["is_read_only"])
-    _publish_to_members(
-        conversation, "conversation.updated", {"conversation": conversation_data(conversation)}
-    )
+    events.conversation_updated(conversation).publish()
     return conversation
 
 
@@ -408,9 +369,7 @@ def delete_conversation(
     if conversation.deleted_at is None:
         conversation.deleted_at = moment
         conversation.save(update_fields=["deleted_at"])
-        _publish_to_members(
-            conversation, "conversation.deleted", {"conversation_id": conversation.pk}
-        )
+        events.conversation_deleted(conversation).publish()
     return conversation
 
 
@@ -489,13 +448,10 @@ def send_message(
     idempotency_key: str | None = None,
     reply_to: Message | None = None,
     attachments: Iterable[Attachment] = (),
-    is_service: bool = False,
     at: datetime | None = None,
 ) -> Message:
     """Store a message; a repeated idempotency key returns the message stored the first time
     (the same key with another text, reply or attachments, or in another chat: Conflict)."""
-    if is_service:
-        return post_service_notice(conversation, author, ServiceNotice.NOTICE, text=text, at=at)
     return submit_message(
         author,
         conversation,
@@ -598,7 +554,7 @@ def _submit(
     )
     if files:
         Attachment.objects.filter(pk__in=[a.pk for a in files]).update(message=message)
-    _publish_message("message.created", message, files)
+    events.message_created(message, files).publish()
     return Sent(message, True, files)
 
 
@@ -612,7 +568,7 @@ def post_service_notice(
     at: datetime | None = None,
 ) -> Message:
     """«Joined», «left», «call started» by `person`: shown in the conversation, never counted."""
-    if membership(person, conversation) is None:
+    if not is_member(person, conversation):
         raise PermissionDenied(_("Писать в беседу могут только её участники."))
     message = _store(
         person,
@@ -623,7 +579,7 @@ def post_service_notice(
         reply_to=None,
         service_kind=kind,
     )
-    _publish_message("message.created", message, [])
+    events.message_created(message, []).publish()
     return message
 
 
@@ -637,7 +593,7 @@ def edit_message(message: Message, text: str, *, by: Person, at: datetime | None
     message = _locked(message)
     if message.author_id != by.pk or message.is_service:
         raise PermissionDenied(_("Изменить сообщение может только его автор."))
-    if membership(by, message.conversation) is None:
+    if not is_member(by, message.conversation):
         raise PermissionDenied(_("Писать в беседу могут только её участники."))
     if message.deleted_at is not None:
         raise ValidationError(_("Удалённое сообщение не изменить."))
@@ -651,7 +607,7 @@ def edit_message(message: Message, text: str, *, by: Person, at: datetime | None
         message.text = text
         message.edited_at = at or timezone.now()
         message.save(update_fields=["text", "edited_at"])
-        _publish_message("message.edited", message)
+        events.message_edited(message).publish()
     return message
 
 
@@ -678,7 +634,7 @@ def delete_message(message: Message, *, by: Person, at: datetime | None = None) 
                 message=message.pk,
                 conversation=message.conversation_id,
             )
-        _publish_message("message.deleted", message)
+        events.message_deleted(message).publish()
     return message
 
 
@@ -690,9 +646,8 @@ def pin_message(
     moment = at or timezone.now()
     message = _locked(message)
     conversation = message.conversation
-    direct_member = (
-        conversation.purpose == Conversation.Purpose.DIRECT
-        and membership(by, conversation) is not None
+    direct_member = conversation.purpose == Conversation.Purpose.DIRECT and is_member(
+        by, conversation
     )
     if not direct_member and not may_moderate(by, conversation, moment):
         raise PermissionDenied(_("Закреплять сообщения могут модераторы и администратор школы."))
@@ -701,7 +656,7 @@ def pin_message(
     if (message.pinned_at is not None) != pinned:
         message.pinned_at = moment if pinned else None
         message.save(update_fields=["pinned_at"])
-        _publish_message("message.pinned", message)
+        events.message_pinned(message).publish()
     return message
 
 
@@ -727,13 +682,7 @@ def mark_read(
     if target > member.read_up_to:
         member.read_up_to = target
         member.save(update_fields=["read_up_to"])
-        # Only the reader's own tabs care: their unread badge goes down.
-        publish(
-            [person.pk],
-            "conversation.read",
-            {"conversation_id": conversation.pk, "read_up_to": target},
-            stream=conversation_stream(conversation.pk),
-        )
+        events.conversation_read(person, conversation, target).publish()
     return member
 
 
