@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "parta.messaging",
     "parta.calls",
     "parta.monitoring",
+    "parta.exchange",
+    "parta.jobs",
     "parta.support",
     "parta.web",
     "parta.demo",
@@ -287,8 +289,8 @@ PARTA_BASE_URL = env_str("PARTA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Weekly digests go out on Monday from this hour, local time of each region.
 PARTA_DIGEST_HOUR = env_int("PARTA_DIGEST_HOUR", 7, maximum=23)
 
-# Background jobs (parta.monitoring.jobs) run on huey: with REDIS_URL its queue is in
-# Redis (several hosts, `parta run-jobs`); without it, in a SQLite file under
+# Background jobs (each app's jobs.py, run by parta.jobs) run on huey: with REDIS_URL its
+# queue is in Redis (several hosts, `parta run-jobs`); without it, in a SQLite file under
 # PARTA_DATA_DIR, consumed by threads inside `parta serve`.
 if REDIS_URL:
     _HUEY_STORAGE: dict[str, object] = {"huey_class": "huey.RedisHuey", "url": REDIS_URL}

@@ -9,14 +9,14 @@ from django.utils import timezone
 from parta.calls import jobs as calls_jobs
 from parta.calls.models import CallParticipation
 from parta.calls.services import start_call
-from parta.monitoring import jobs
+from parta.jobs import runner
 from parta.realtime import jobs as realtime_jobs
 from parta.realtime.models import PersonEvent
 from parta.realtime.services import publish
 
 
 def due(moment: datetime) -> set[str]:
-    return {task.name for task in jobs.HUEY.read_periodic(moment)}
+    return {task.name for task in runner.HUEY.read_periodic(moment)}
 
 
 def test_the_sweep_is_due_every_minute_and_pruning_once_a_day() -> None:

@@ -9,12 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from parta.jobs import runner
 from parta.messaging import jobs
 from parta.messaging.attachments import AttachmentRefused
 from parta.messaging.models import Attachment, Conversation, Message
 from parta.messaging.selectors import message_data
 from parta.messaging.services import create_conversation, send_message, upload_attachment
-from parta.monitoring import jobs as monitoring_jobs
 from tests.factories import local
 from tests.messaging.files import PDF, docx_bytes, image_bytes
 
@@ -152,4 +152,4 @@ def test_uploads_never_sent_are_deleted_with_their_files_after_a_day(
 
 
 def names_due(moment: datetime) -> set[str]:
-    return {task.name for task in monitoring_jobs.HUEY.read_periodic(moment)}
+    return {task.name for task in runner.HUEY.read_periodic(moment)}

@@ -15,9 +15,9 @@ import pytest
 from django.core.management import call_command
 
 from parta.accounts.models import Role
+from parta.exchange.importer import import_activity
+from parta.exchange.reader import RECORD_TYPES
 from parta.messaging.models import Conversation
-from parta.monitoring.exchange.importer import import_activity
-from parta.monitoring.exchange.reader import RECORD_TYPES
 from parta.structure.models import Organization
 
 ROOT = Path(__file__).parents[2]

@@ -1,4 +1,4 @@
-"""Calls' housekeeping on the job queue (parta.monitoring.jobs runs the consumers)."""
+"""Calls' housekeeping on the job queue (parta.jobs runs the consumers)."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""Messaging's housekeeping on the job queue (parta.monitoring.jobs runs the consumers)."""
+"""Messaging's housekeeping on the job queue (parta.jobs runs the consumers)."""
 
 import logging
 from datetime import timedelta

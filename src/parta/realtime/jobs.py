@@ -1,4 +1,4 @@
-"""Pruning the live event log on the job queue (parta.monitoring.jobs runs the consumers)."""
+"""Pruning the live event log on the job queue (parta.jobs runs the consumers)."""
 
 import logging
 from datetime import timedelta

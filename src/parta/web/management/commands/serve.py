@@ -41,7 +41,7 @@ class Command(BaseCommand):
         # is shared and `parta run-jobs` consumes it (deploy/systemd/parta-jobs.service).
         consumer = None
         if not options["no_jobs"] and not settings.REDIS_URL:
-            from parta.monitoring.jobs import start_consumer
+            from parta.jobs.runner import start_consumer
 
             consumer = start_consumer(workers=settings.PARTA_JOBS_WORKERS)
             self.stdout.write("Background jobs: in this process (--no-jobs to turn off)")

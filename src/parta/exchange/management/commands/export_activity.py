@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from parta.monitoring.exchange.exporter import TextOut, export_activity
+from parta.exchange.exporter import TextOut, export_activity
 from parta.monitoring.scopes import ScopeError, resolve_scope
 from parta.structure.models import Organization
 

@@ -14,17 +14,17 @@ from django.db import connection
 from parta.accounts.models import AuditEntry, Person, RoleGrant
 from parta.calls.models import Call, CallParticipation
 from parta.calls.selectors import calls_with_stale_held
-from parta.messaging.models import Conversation, ConversationMember, Message
-from parta.monitoring import tallies
-from parta.monitoring.engine import weekly_report
-from parta.monitoring.exchange.exporter import export_activity
-from parta.monitoring.exchange.importer import (
+from parta.exchange.exporter import export_activity
+from parta.exchange.importer import (
     ImportSummary,
     InitialLoadRefused,
     _SeenIds,
     import_activity,
 )
-from parta.monitoring.exchange.reader import ExchangeError, _quick_message, parse_record
+from parta.exchange.reader import ExchangeError, _quick_message, parse_record
+from parta.messaging.models import Conversation, ConversationMember, Message
+from parta.monitoring import tallies
+from parta.monitoring.engine import weekly_report
 from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.scopes import resolve_scope
 from parta.monitoring.weeks import Week
@@ -256,7 +256,7 @@ def test_reimport_changes_nothing():
 def test_messages_written_behind_the_reading_keep_repeats_across_batches(monkeypatch):
     """Messages go in on a worker thread while the next batch is read; a message repeated
     several batches later must still be found stored, not inserted twice."""
-    monkeypatch.setattr("parta.monitoring.exchange.importer.BATCH_SIZE", 2)
+    monkeypatch.setattr("parta.exchange.importer.BATCH_SIZE", 2)
     first = next(i for i, line in enumerate(EXAMPLE) if '"type": "message"' in line)
     summary = run([*EXAMPLE, EXAMPLE[first]])
     assert summary.created["message"] == 25
@@ -267,7 +267,7 @@ def test_messages_written_behind_the_reading_keep_repeats_across_batches(monkeyp
 
 @pytest.mark.django_db
 def test_a_changed_repeat_several_batches_later_is_refused(monkeypatch):
-    monkeypatch.setattr("parta.monitoring.exchange.importer.BATCH_SIZE", 2)
+    monkeypatch.setattr("parta.exchange.importer.BATCH_SIZE", 2)
     first = next(i for i, line in enumerate(EXAMPLE) if '"type": "message"' in line)
     changed = json.loads(EXAMPLE[first]) | {"text": "другой текст"}
     with pytest.raises(ExchangeError) as refused:
@@ -368,7 +368,7 @@ def test_seen_message_ids_never_forget_and_rarely_imagine():
 
 @pytest.mark.django_db
 def test_a_bad_message_while_earlier_ones_are_being_written_stores_nothing(monkeypatch):
-    monkeypatch.setattr("parta.monitoring.exchange.importer.BATCH_SIZE", 2)
+    monkeypatch.setattr("parta.exchange.importer.BATCH_SIZE", 2)
     messages = [i for i, line in enumerate(EXAMPLE) if '"type": "message"' in line]
     bad_at = messages[len(messages) // 2]
     bad = json.loads(EXAMPLE[bad_at]) | {"author": "nobody"}
@@ -385,7 +385,7 @@ def test_no_other_query_runs_while_messages_are_written_behind(monkeypatch):
     queries must wait for that worker."""
     import parta.bulk
 
-    monkeypatch.setattr("parta.monitoring.exchange.importer.BATCH_SIZE", 5)
+    monkeypatch.setattr("parta.exchange.importer.BATCH_SIZE", 5)
     head = [
         line
         for line in EXAMPLE

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from huey.consumer_options import ConsumerConfig
 
-from parta.monitoring import jobs
+from parta.jobs import runner
 
 
 class Command(BaseCommand):
@@ -34,14 +34,14 @@ class Command(BaseCommand):
             workers=options["workers"],
             worker_type="thread",
             periodic=not options["no_periodic"],
-            extra_locks=jobs.DIGESTS_LOCK,
+            extra_locks=runner.LOCKS,
         )
         config.validate()
         logger = logging.getLogger("huey")
         if not logger.handlers:
             config.setup_logger(logger)
         self.stdout.write(
-            f"Parta jobs: {jobs.HUEY.__class__.__name__} «{jobs.HUEY.name}», "
+            f"Parta jobs: {runner.HUEY.__class__.__name__} «{runner.HUEY.name}», "
             f"{options['workers']} worker(s), periodic {'off' if options['no_periodic'] else 'on'}"
         )
-        jobs.HUEY.create_consumer(**config.values).run()
+        runner.HUEY.create_consumer(**config.values).run()

@@ -33,8 +33,7 @@ from parta.bulk import (
 )
 from parta.calls.models import Call, CallParticipation
 from parta.calls.services import StaysFromHistory
-from parta.messaging.models import Conversation, ConversationMember, Message
-from parta.monitoring.exchange.reader import (
+from parta.exchange.reader import (
     RECORD_TYPES,
     CallParticipantRecord,
     CallRecord,
@@ -50,6 +49,7 @@ from parta.monitoring.exchange.reader import (
     UserRecord,
     read_records,
 )
+from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.monitoring.models import WeeklyMessageTally
 from parta.monitoring.tallies import TallyKey, add_counts, count_messages, organization_zones
 from parta.structure.models import District, Organization, Region, SchoolClass, parse_class_name

@@ -6,8 +6,8 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from parta.monitoring.exchange.importer import InitialLoadRefused, import_activity
-from parta.monitoring.exchange.reader import ExchangeError
+from parta.exchange.importer import InitialLoadRefused, import_activity
+from parta.exchange.reader import ExchangeError
 
 
 class Command(BaseCommand):

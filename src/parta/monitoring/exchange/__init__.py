@@ -1,1 +1,0 @@
-"""History in and out of Parta in the JSON Lines exchange format (spec/activity-jsonl.md)."""
