@@ -131,7 +131,7 @@ def _mount() -> None:
     from parta.messaging.api import router as messaging_router
     from parta.monitoring.api import router as monitoring_router
     from parta.realtime.api import router as realtime_router
-    from parta.structure.api import router as structure_router
+    from parta.schools.api import router as structure_router
     from parta.support.api import router as support_router
 
     api.add_router("/accounts", accounts_router)

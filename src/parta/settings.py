@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "parta.structure",
     "parta.accounts",
     "parta.invites",
+    "parta.schools",
     "parta.realtime",
     "parta.messaging",
     "parta.calls",

@@ -17,7 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("parta.accounts.urls")),
     path("monitoring/", include("parta.monitoring.urls")),
-    path("org/", include("parta.structure.urls")),
+    path("org/", include("parta.schools.urls")),
     path("", include("parta.invites.urls")),
     path("messages/", include("parta.messaging.urls")),
     path("calls/", include("parta.calls.urls")),

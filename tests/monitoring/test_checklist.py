@@ -9,7 +9,7 @@ from parta.calls.services import join_call, start_call
 from parta.messaging.models import Conversation
 from parta.messaging.services import create_conversation
 from parta.monitoring.checklist import STEPS, activation_checklist
-from parta.structure.services import create_classes, update_profile
+from parta.schools.services import create_classes, update_profile
 from tests.factories import make_member
 
 PROFILE = {

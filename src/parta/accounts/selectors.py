@@ -4,8 +4,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from parta.accounts.models import ClassEnrolment, ParentLink, Person, Role, RoleGrant
 from parta.structure.models import Organization, SchoolClass
@@ -45,6 +47,15 @@ def holds_role(person: Person, organization: Organization, role: str, when: date
     ).exists()
 
 
+def require_admin(actor: Person, organization: Organization, when: datetime | None = None) -> None:
+    """Refuse (PermissionDenied) unless `actor` is an admin of the organization at `when`."""
+    if not holds_role(actor, organization, Role.ADMIN, when or timezone.now()):
+        raise PermissionDenied(
+            _("Это может сделать только администратор организации «%(org)s».")
+            % {"org": organization}
+        )
+
+
 def people_with_role_during(
     organization: Organization, role: str, start: datetime, end: datetime
 ) -> QuerySet[Person]:
@@ -79,6 +90,13 @@ def role_held_at_each(
     return RoleGrant.objects.filter(
         role=role, organization_id=organization, person_id=person, valid_from__lte=moment
     ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=moment))
+
+
+def teachers_of(organization: Organization, when: datetime) -> QuerySet[Person]:
+    """Teachers of the organization at `when`: the people a class teacher is chosen from."""
+    return Person.objects.filter(
+        pk__in=role_grants_held_at([organization.pk], [Role.TEACHER], when).values("person_id")
+    )
 
 
 def role_grants_held_at(

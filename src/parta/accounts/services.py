@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parta.accounts.models import AuditEntry, ClassEnrolment, ParentLink, Person, Role, RoleGrant
-from parta.accounts.selectors import grants_held_at, roles_at
+from parta.accounts.selectors import class_at, grants_held_at, holds_role, require_admin, roles_at
 from parta.accounts.signals import left_organization
 from parta.bulk import insert_models
 from parta.structure.models import Organization, SchoolClass
@@ -387,6 +387,34 @@ def enrol_student(
     return ClassEnrolment.objects.create(
         student=student, school_class=school_class, valid_from=when
     )
+
+
+@transaction.atomic
+def move_student(student: Person, school_class: SchoolClass, *, actor: Person) -> ClassEnrolment:
+    """Put a current student of the school into `school_class` from now on (a move), by an
+    admin of the school."""
+    organization = school_class.organization
+    now = timezone.now()
+    require_admin(actor, organization, now)
+    if not holds_role(student, organization, Role.STUDENT, now):
+        raise ValidationError(
+            _("%(person)s сейчас не ученик организации «%(org)s».")
+            % {"person": student, "org": organization}
+        )
+    if school_class.is_staff_class:
+        raise ValidationError(_("В класс учителей учеников не зачисляют."))
+    previous = class_at(student, now)
+    enrolment = enrol_student(student, school_class, at=now)
+    if previous != school_class:
+        record_audit(
+            "student.moved",
+            actor=actor,
+            organization=organization,
+            subject=student,
+            from_class=previous.name if previous else None,
+            to_class=school_class.name,
+        )
+    return enrolment
 
 
 @transaction.atomic

@@ -15,13 +15,12 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from parta.accounts.models import Person, Role
+from parta.accounts.selectors import require_admin
 from parta.accounts.signin import client_ip
-from parta.api_errors import Id, signed_in_person
+from parta.api_errors import Id, refusal, signed_in_person
 from parta.invites import selectors, services
 from parta.invites.models import InviteLink, JoinRequest
-from parta.structure.api import refusal
 from parta.structure.models import Organization, SchoolClass
-from parta.structure.services import require_admin
 
 router = Router(tags=["invites"])
 

@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 
 from parta import ratelimit
 from parta.accounts.models import Person, Role
-from parta.accounts.selectors import class_at, holds_role, role_grants_held_at
+from parta.accounts.selectors import class_at, holds_role, require_admin, role_grants_held_at
 from parta.accounts.services import (
     enrol_student,
     grant_role,
@@ -33,7 +33,6 @@ from parta.invites.models import InviteLink, InviteRedemption, JoinRequest
 from parta.invites.selectors import may_make_link, may_manage_link
 from parta.ratelimit import Limit
 from parta.structure.models import Organization, SchoolClass
-from parta.structure.services import require_admin
 
 logger = logging.getLogger("parta.invites")
 

@@ -18,7 +18,8 @@ from django.views.decorators.http import require_POST
 
 from parta.accounts.forms import CodeForm, PhoneForm
 from parta.accounts.models import Person, Role
-from parta.accounts.selectors import class_at, holds_role, role_history
+from parta.accounts.selectors import class_at, holds_role, require_admin, role_history
+from parta.accounts.services import move_student
 from parta.accounts.signin import (
     SignInError,
     client_ip,
@@ -39,7 +40,6 @@ from parta.invites.forms import (
 from parta.invites.models import InviteLink, JoinRequest
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of
-from parta.structure.services import move_student, require_admin
 from parta.web.auth import signed_in
 
 _INVITE_KEY = "parta_join_invite"

@@ -5,8 +5,6 @@ from datetime import datetime
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from parta.accounts.models import Person, Role
-from parta.accounts.selectors import role_grants_held_at
 from parta.structure.models import Organization, SchoolClass
 
 # From this month the new academic year is the current one: classes for September are
@@ -27,10 +25,3 @@ def classes_of(
     if academic_year is not None:
         classes = classes.filter(academic_year=academic_year)
     return classes
-
-
-def teachers_of(organization: Organization, when: datetime) -> QuerySet[Person]:
-    """Teachers of the organization at `when`: the people a class teacher is chosen from."""
-    return Person.objects.filter(
-        pk__in=role_grants_held_at([organization.pk], [Role.TEACHER], when).values("person_id")
-    )

@@ -13,8 +13,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from parta.accounts.models import Person
-from parta.api_errors import MAX_ID, Id, signed_in_person
-from parta.structure.api import refusal
+from parta.api_errors import MAX_ID, Id, refusal, signed_in_person
 from parta.structure.models import Organization
 from parta.support import selectors, services
 from parta.support.models import AdminChangeDocument, AdminChangeRequest

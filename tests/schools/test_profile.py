@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from parta.accounts.models import AuditEntry, Role
-from parta.structure.services import update_profile
+from parta.schools.services import update_profile
 from tests.factories import make_member
 
 GOOD = {"inn": "2426001487", "ogrn": "1022401506346", "kpp": "242601001"}

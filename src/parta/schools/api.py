@@ -1,4 +1,4 @@
-"""Structure API: an organization's profile and classes, for its admins."""
+"""Structure API (/api/structure/): an organization's profile and classes, for its admins."""
 
 from typing import Annotated
 
@@ -10,11 +10,13 @@ from django.utils.translation import gettext
 from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
+from parta.accounts import services as accounts
 from parta.accounts.models import Person
-from parta.api_errors import Id, signed_in_person
-from parta.structure import services
+from parta.accounts.selectors import require_admin, teachers_of
+from parta.api_errors import Id, refusal, signed_in_person
+from parta.schools import services
 from parta.structure.models import Organization, SchoolClass
-from parta.structure.selectors import classes_of, teachers_of
+from parta.structure.selectors import classes_of
 
 router = Router(tags=["structure"])
 
@@ -81,20 +83,12 @@ class MoveIn(Schema):
     student_id: Id
 
 
-def refusal(error: Exception) -> HttpError:
-    """A refused write as an HTTP error: 403 for rights, 400 with the messages for bad input."""
-    if isinstance(error, PermissionDenied):
-        return HttpError(403, str(error))
-    assert isinstance(error, ValidationError)  # noqa: S101 - callers pass these two kinds only
-    return HttpError(400, " ".join(error.messages))
-
-
 def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
     organization = get_object_or_404(
         Organization.objects.select_related("district__region"), pk=organization_id
     )
     try:
-        services.require_admin(signed_in_person(request), organization)
+        require_admin(signed_in_person(request), organization)
     except PermissionDenied as error:
         raise refusal(error) from None
     return organization
@@ -194,7 +188,7 @@ def move_student(request: HttpRequest, class_id: Id, payload: MoveIn) -> SchoolC
     _admin_organization(request, school_class.organization_id)
     student = get_object_or_404(Person, pk=payload.student_id)
     try:
-        services.move_student(student, school_class, actor=signed_in_person(request))
+        accounts.move_student(student, school_class, actor=signed_in_person(request))
     except (PermissionDenied, ValidationError) as error:
         raise refusal(error) from None
     return school_class

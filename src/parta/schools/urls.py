@@ -1,7 +1,8 @@
 from django.urls import path
 
-from parta.structure import views
+from parta.schools import views
 
+# The names these pages had when they lived in structure: links everywhere use them.
 app_name = "structure"
 urlpatterns = [
     path("<int:organization_id>/profile/", views.profile, name="profile"),

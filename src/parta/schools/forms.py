@@ -5,8 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from parta.accounts.models import Person
+from parta.schools.services import PROFILE_FIELDS
 from parta.structure.models import Organization
-from parta.structure.services import PROFILE_FIELDS
 
 
 def _profile_field(field: models.Field, **kwargs: Any) -> forms.Field | None:

@@ -1,21 +1,20 @@
 """Writes about an organization's profile and classes, by its admins. One transaction each.
 
 Every function takes the acting person and checks at that moment that they are an
-admin of the organization (roles are asked through parta.accounts.selectors).
+admin of the organization (accounts.selectors.require_admin).
 """
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from parta.accounts.models import ClassEnrolment, Person, Role
-from parta.accounts.selectors import class_at, holds_role
-from parta.accounts.services import enrol_student, record_audit
+from parta.accounts.models import Person, Role
+from parta.accounts.selectors import holds_role, require_admin
+from parta.accounts.services import record_audit
 from parta.structure.models import Organization, SchoolClass
 
 STAFF_CLASS_NAME = "1*У*Учительский"
@@ -39,14 +38,6 @@ _RANGE_RE = re.compile(
     r"^(?P<g1>\d{1,2})\s*(?P<l1>[^\W\d_])\s*[-–—]\s*(?P<g2>\d{1,2})\s*(?P<l2>[^\W\d_])$"
 )
 _SINGLE_RE = re.compile(r"^(?P<g>\d{1,2})\s*(?P<l>[^\W\d_])?$")
-
-
-def require_admin(actor: Person, organization: Organization, when: datetime | None = None) -> None:
-    if not holds_role(actor, organization, Role.ADMIN, when or timezone.now()):
-        raise PermissionDenied(
-            _("Это может сделать только администратор организации «%(org)s».")
-            % {"org": organization}
-        )
 
 
 @transaction.atomic
@@ -289,30 +280,3 @@ def update_class(
             changes=changed,
         )
     return school_class
-
-
-@transaction.atomic
-def move_student(student: Person, school_class: SchoolClass, *, actor: Person) -> ClassEnrolment:
-    """Put a current student of the school into `school_class` from now on (a move)."""
-    organization = school_class.organization
-    now = timezone.now()
-    require_admin(actor, organization, now)
-    if not holds_role(student, organization, Role.STUDENT, now):
-        raise ValidationError(
-            _("%(person)s сейчас не ученик организации «%(org)s».")
-            % {"person": student, "org": organization}
-        )
-    if school_class.is_staff_class:
-        raise ValidationError(_("В класс учителей учеников не зачисляют."))
-    previous = class_at(student, now)
-    enrolment = enrol_student(student, school_class, at=now)
-    if previous != school_class:
-        record_audit(
-            "student.moved",
-            actor=actor,
-            organization=organization,
-            subject=student,
-            from_class=previous.name if previous else None,
-            to_class=school_class.name,
-        )
-    return enrolment

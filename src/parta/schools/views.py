@@ -9,10 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from parta.structure import services
-from parta.structure.forms import ClassForm, ProfileForm, StaffingPlanForm
+from parta.accounts.selectors import require_admin, teachers_of
+from parta.schools import services
+from parta.schools.forms import ClassForm, ProfileForm, StaffingPlanForm
 from parta.structure.models import Organization, SchoolClass
-from parta.structure.selectors import classes_of, current_academic_year, teachers_of
+from parta.structure.selectors import classes_of, current_academic_year
 from parta.web.auth import signed_in
 
 
@@ -20,7 +21,7 @@ def _admin_organization(request: HttpRequest, organization_id: int) -> Organizat
     organization = get_object_or_404(
         Organization.objects.select_related("district__region"), pk=organization_id
     )
-    services.require_admin(signed_in(request), organization)
+    require_admin(signed_in(request), organization)
     return organization
 
 
@@ -45,7 +46,7 @@ def profile(request: HttpRequest, organization_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Профиль организации сохранён."))
             return redirect("structure:profile", organization_id=organization.pk)
-    return render(request, "structure/profile.html", {"organization": organization, "form": form})
+    return render(request, "schools/profile.html", {"organization": organization, "form": form})
 
 
 @login_required
@@ -106,7 +107,7 @@ def classes(request: HttpRequest, organization_id: int) -> HttpResponse:
                 return redirect("structure:classes", organization_id=organization.pk)
     return render(
         request,
-        "structure/classes.html",
+        "schools/classes.html",
         {
             "organization": organization,
             "classes": classes_of(organization),
@@ -148,6 +149,6 @@ def class_edit(request: HttpRequest, organization_id: int, class_id: int) -> Htt
             return redirect("structure:classes", organization_id=organization.pk)
     return render(
         request,
-        "structure/class_edit.html",
+        "schools/class_edit.html",
         {"organization": organization, "school_class": school_class, "form": form},
     )

@@ -5,15 +5,14 @@ from django.utils import timezone
 
 from parta.accounts.models import AuditEntry, Role
 from parta.accounts.selectors import class_at
-from parta.accounts.services import enrol_student
-from parta.structure.models import SchoolClass
-from parta.structure.services import (
+from parta.accounts.services import enrol_student, move_student
+from parta.schools.services import (
     create_class,
     create_classes,
-    move_student,
     staffing_plan_names,
     update_class,
 )
+from parta.structure.models import SchoolClass
 from tests.factories import make_class, make_member
 
 
