@@ -74,7 +74,7 @@ FOUND = [
         body=lambda w: {"full_name": "\u0000", "phone": "+79137770001"},
         multipart=True,
     ),
-    # A service's refusal (structure.api.refusal) answers 400/403 the schema does not list.
+    # A service's refusal (api_errors.refusal) answers 400/403 the schema does not list.
     Found(
         "admin",
         "POST",
