@@ -51,7 +51,7 @@ def publish(
 
     An audience of more than INLINE_AUDIENCE people is stored as one PendingFanout row
     instead and numbered after the commit (fan_out_next). `stream` names what the event is
-    about (messaging.services.conversation_stream): while a fan-out of the same stream is
+    about (messaging.events.conversation_stream): while a fan-out of the same stream is
     pending, the event waits behind it, so each person's events about one conversation keep
     their order. Events of other streams go ahead — waiting behind every pending fan-out
     let a school channel's post turn a busy class chat into a queue that never emptied
