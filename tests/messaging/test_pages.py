@@ -161,20 +161,3 @@ def test_first_load_of_a_busy_chat_page_is_under_150_kb(s, chat):
     total = sum(sizes.values())
     print(f"first load of a chat page with 50 shown messages: {total} bytes {sizes}")
     assert total < FIRST_LOAD_LIMIT
-
-
-def test_the_page_draws_live_messages_with_its_own_template(s, chat):
-    """chat.js asks for the messages an event names; they come as the page draws them."""
-    message = send_message(s.teacher, chat, "Первая строка\nвторая строка")
-    elsewhere = create_conversation(s.teacher, s.org, title="Другой чат")
-    hidden = send_message(s.teacher, elsewhere, "не из этого чата")
-    student = client_for(s.students[0])
-    url = f"/messages/{chat.pk}/items/?ids={message.pk},{hidden.pk},{'9' * 40},x"
-    items = student.get(url).content.decode()
-    assert items.count('class="msg') == 1
-    assert "Первая строка<br>вторая строка" in items
-    assert "не из этого чата" not in items
-    page = student.get(f"/messages/{chat.pk}/").content.decode()
-    drawn = re.search(rf'<li id="m{message.pk}".*?</li>', page, re.S)
-    assert drawn is not None and drawn.group(0) in items
-    assert client_for(s.colleague).get(url).status_code == 404

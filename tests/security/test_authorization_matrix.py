@@ -638,13 +638,6 @@ PAGE_ROWS = [
     page(
         "messaging:conversation", "GET", "teacher student", values=lambda w: {"pk": w.class_chat.pk}
     ),
-    page(
-        "messaging:items",
-        "GET",
-        "teacher student",
-        values=lambda w: {"pk": w.class_chat.pk},
-        query="ids={message_id}",
-    ),
     page("messaging:join", "POST", SCHOOL, values=lambda w: {"pk": w.channel.pk}),
     page(
         "messaging:direct",
@@ -803,8 +796,7 @@ def _path(row: Row, w: World) -> str:
     else:
         path = "/api" + row.key.split(" /api", 1)[1].format(**values)
     if row.query:
-        known = {"organization_id": w.school.pk, "message_id": w.teacher_message.pk}
-        path += "?" + row.query.format(**{**values, **known})
+        path += "?" + row.query.format(**{**values, "organization_id": w.school.pk})
     return path
 
 

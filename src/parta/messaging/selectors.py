@@ -227,15 +227,6 @@ def unread_count(person: Person, conversation: Conversation) -> int:
     return row.unread if row is not None else 0  # type: ignore[attr-defined]
 
 
-def _shown(conversation: Conversation) -> QuerySet[Message]:
-    """The conversation's messages with what showing them reads: author, reply, files."""
-    return (
-        Message.objects.filter(conversation=conversation)
-        .select_related("author", "reply_to__author")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
-    )
-
-
 def messages_in(
     conversation: Conversation,
     *,
@@ -244,17 +235,17 @@ def messages_in(
     limit: int = 50,
 ) -> list[Message]:
     """A page of messages, oldest first: the newest `limit`, or those around a known id."""
-    rows = _shown(conversation)
+    rows = Message.objects.filter(conversation=conversation).select_related(
+        "author", "reply_to__author"
+    )
+    rows = rows.prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
+    )
     if after is not None:
         return list(rows.filter(pk__gt=after).order_by("pk")[:limit])
     if before is not None:
         rows = rows.filter(pk__lt=before)
     return list(reversed(rows.order_by("-pk")[:limit]))
-
-
-def messages_by_id(conversation: Conversation, ids: list[int]) -> list[Message]:
-    """The conversation's messages of these ids, oldest first (a chat page redraws them)."""
-    return list(_shown(conversation).filter(pk__in=ids).order_by("pk"))
 
 
 def pinned_in(conversation: Conversation) -> list[Message]:

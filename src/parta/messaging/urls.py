@@ -8,7 +8,6 @@ urlpatterns: list[URLPattern] = [
     path("new/", views.conversation_new, name="new"),
     path("letters/<int:organization_id>/", views.letter_to_heads, name="letter"),
     path("<int:pk>/", views.conversation_detail, name="conversation"),
-    path("<int:pk>/items/", views.message_items, name="items"),
     path("<int:pk>/join/", views.join_channel, name="join"),
     path("<int:pk>/direct/", views.direct_chat, name="direct"),
     path("message/<int:pk>/", views.message_action, name="message-action"),

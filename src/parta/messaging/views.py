@@ -1,13 +1,10 @@
 """Pages: the conversation list, a conversation with its composer, a new chat, files.
 
 Each page works without JavaScript (forms post here); chat.js makes the same actions
-through the JSON API and, as events arrive, puts in the messages they name as
-`message_items` draws them: one template (_message.html) decides how a message looks,
-on the page and live.
+through the JSON API and renders events as they arrive.
 """
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -31,8 +28,6 @@ from parta.structure.models import Organization, SchoolClass
 from parta.web.auth import signed_in
 
 PAGE_SIZE = 50
-# Longer ids than this are no message's (and would overflow the database's integer).
-MAX_ID_DIGITS = 18
 
 
 def _member_conversation(person: Person, pk: int) -> Conversation:
@@ -105,16 +100,16 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         services.mark_read(person, conversation, page[-1].pk)
     now = timezone.now()
     member = selectors.membership(person, conversation)
-    drawing = _message_context(person, conversation, now)
     members = list(
         ConversationMember.objects.filter(conversation=conversation, left_at__isnull=True)
         .select_related("person")
         .order_by("person__surname", "person__name")
     )
+    direct = conversation.purpose == Conversation.Purpose.DIRECT
     # «Написать лично» only beside those the person may write to in private.
     reachable = (
         set()
-        if drawing["direct"]
+        if direct
         else directly_reachable(
             person, conversation.organization, [m.person_id for m in members], now
         )
@@ -130,45 +125,13 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": members,
             "me": member,
             "may_post": selectors.may_post(person, conversation, now),
+            "may_moderate": selectors.may_moderate(person, conversation, now),
             "idempotency_key": uuid.uuid4().hex,
+            "direct": direct,
             "reachable": reachable,
             "chat_strings": _chat_strings(),
             # Live events resume from the last one that existed when this page was drawn.
             "events_after": last_seq(person),
-            **drawing,
-        },
-    )
-
-
-def _message_context(person: Person, conversation: Conversation, now: datetime) -> dict[str, Any]:
-    """What _message.html needs beyond the message: the school's clock and this person's
-    controls (delete and pin are drawn for those who may use them)."""
-    return {
-        "zone": conversation.organization.district.region.time_zone,
-        "may_moderate": selectors.may_moderate(person, conversation, now),
-        "direct": conversation.purpose == Conversation.Purpose.DIRECT,
-    }
-
-
-@login_required
-def message_items(request: HttpRequest, pk: int) -> HttpResponse:
-    """The messages `?ids=` names, drawn as the chat page draws them, for chat.js to put in
-    place when an event or an answer of the API tells of them (a sent, edited, deleted or
-    pinned message). Per person, in their language, with their controls; an id of another
-    chat is left out."""
-    person = signed_in(request)
-    conversation = _member_conversation(person, pk)
-    ids = [
-        int(part)
-        for part in request.GET.get("ids", "").split(",")[:PAGE_SIZE]
-        if part.isdigit() and len(part) <= MAX_ID_DIGITS
-    ]
-    return render(
-        request,
-        "messaging/_messages.html",
-        {
-            "page": selectors.messages_by_id(conversation, ids),
-            **_message_context(person, conversation, timezone.now()),
         },
     )
 
@@ -176,10 +139,19 @@ def message_items(request: HttpRequest, pk: int) -> HttpResponse:
 def _chat_strings() -> dict[str, str]:
     """The words chat.js shows, in the page's language."""
     return {
+        "edited": _("изменено"),
+        "pinned": _("закреплено"),
+        "deleted": _("Сообщение удалено"),
+        "joined": _("присоединяется к беседе"),
+        "left": _("покидает беседу"),
+        "call_started": _("начинает звонок"),
         "reply": _("Ответить"),
         "replying": _("Ответ:"),
         "edit": _("Изменить"),
+        "delete": _("Удалить"),
         "confirm_delete": _("Удалить сообщение?"),
+        "pin": _("Закрепить"),
+        "unpin": _("Открепить"),
         "sending": _("Отправляется…"),
         "retrying": _("Нет связи, пробуем ещё раз…"),
         "removed": _("Вы больше не участник этой беседы."),

@@ -1,9 +1,6 @@
 // Parta chat page: sends through the JSON API with an idempotency key (a retry after a
-// network failure reuses it, so the server stores one message), keeps the read state
-// current, and shows the messages that realtime/events.js announces as "parta:event" or
-// the API answers with. It draws no message itself: it asks the page's own view for the
-// messages as _message.html draws them (messaging.views.message_items), so a message looks
-// the same live and after a reload, in the reader's language and with their controls.
+// network failure reuses it, so the server stores one message), renders the messages that
+// realtime/events.js announces as "parta:event", and keeps the read state current.
 import { start as startEvents } from "../realtime/events.js";
 
 const list = document.getElementById("messages");
@@ -16,22 +13,31 @@ if (list) {
 function start(list) {
   const conversationId = Number(list.dataset.conversation);
   const me = Number(list.dataset.me);
+  const mayModerate = list.dataset.mayModerate === "1";
+  const direct = list.dataset.direct === "1";
   const words = JSON.parse(document.getElementById("chat-strings").textContent);
   const composer = document.getElementById("composer");
   const status = composer && composer.querySelector(".status");
   const api = "/api/messaging";
+  const clock = new Intl.DateTimeFormat(document.documentElement.lang, {
+    timeZone: list.dataset.zone, day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
 
   const csrf = () => document.querySelector("[name=csrfmiddlewaretoken]").value;
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/-/g, "");
   const wait = (ms) => new Promise((done) => setTimeout(done, ms));
 
-  // One request; a network failure or a 5xx is retried with the same body (and so the
-  // same key).
-  async function request(url, options, retry) {
+  // One call; a network failure or a 5xx is retried with the same body (and so the same key).
+  async function call(method, url, body, { retry = false } = {}) {
+    const isForm = body instanceof FormData;
     for (let delay = 1000; ; delay = Math.min(delay * 2, 30000)) {
       let response;
       try {
-        response = await fetch(url, { credentials: "same-origin", ...options });
+        response = await fetch(api + url, {
+          method, credentials: "same-origin",
+          headers: isForm ? { "X-CSRFToken": csrf() } : { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+          body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
+        });
       } catch (offline) {
         if (!retry) throw offline;
         say(words.retrying);
@@ -39,20 +45,10 @@ function start(list) {
         continue;
       }
       if (response.status >= 500 && retry) { say(words.retrying); await wait(delay); continue; }
-      return response;
+      const data = response.status === 204 ? null : await response.json();
+      if (!response.ok) throw new Error((data && data.detail) || response.statusText);
+      return data;
     }
-  }
-
-  async function call(method, url, body, { retry = false } = {}) {
-    const isForm = body instanceof FormData;
-    const response = await request(api + url, {
-      method,
-      headers: isForm ? { "X-CSRFToken": csrf() } : { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-      body: body === undefined ? undefined : isForm ? body : JSON.stringify(body),
-    }, retry);
-    const data = response.status === 204 ? null : await response.json();
-    if (!response.ok) throw new Error((data && data.detail) || response.statusText);
-    return data;
   }
 
   function say(text) { if (status) status.textContent = text || ""; }
@@ -64,49 +60,48 @@ function start(list) {
     return node;
   }
 
+  // As the page's linebreaksbr: each line break a <br>.
+  function lines(text) {
+    return text.replace(/\r\n?/g, "\n").split("\n").flatMap((line, i) => (i ? [el("br"), line] : [line]));
+  }
+
   function button(action, label) { return el("button", { type: "button", class: "link", "data-action": action }, label); }
 
-  // The page's controls of a message drawn by the server: reply, and edit for one's own
-  // (delete and pin come drawn, for those who may use them, as forms for pages without
-  // JavaScript; their submits become API calls below).
-  function enhance(li) {
-    if (li.classList.contains("service") || li.querySelector(".deleted")) return;
-    const actions = li.querySelector(".actions") || li.appendChild(el("div", { class: "actions" }));
-    actions.prepend(button("reply", words.reply));
-    if (li.classList.contains("mine")) actions.append(button("edit", words.edit));
+  function render(m) {
+    const mine = m.author.id === me;
+    const li = el("li", { id: "m" + m.id, "data-id": m.id, class: "msg" + (m.is_service ? " service" : "") + (mine ? " mine" : "") });
+    if (m.is_service) {
+      li.append(el("small", {}, m.author.name + " " + (words[m.service_kind] || m.text)));
+      return li;
+    }
+    const meta = [clock.format(new Date(m.written_at))];
+    if (m.edited) meta.push(words.edited);
+    if (m.pinned) meta.push(words.pinned);
+    li.append(el("b", {}, m.author.name), " ", el("small", {}, el("time", { datetime: m.written_at }, meta.join(" · "))));
+    if (m.reply_to) li.append(el("blockquote", {}, m.reply_to.author + ": " + (m.reply_to.text || words.deleted)));
+    if (m.deleted) { li.append(el("p", { class: "deleted" }, words.deleted)); return li; }
+    li.append(el("p", { class: "text" }, ...lines(m.text)));
+    for (const a of m.attachments) {
+      li.append(a.preview_url
+        ? el("a", { href: a.url }, el("img", { src: a.preview_url, alt: a.name, width: a.width, height: a.height, loading: "lazy" }))
+        : el("a", { class: "file", href: a.url }, a.name));
+    }
+    const actions = el("div", { class: "actions" }, button("reply", words.reply));
+    if (mine) actions.append(button("edit", words.edit));
+    if (mine || mayModerate) actions.append(button("delete", words.delete));
+    if (mayModerate || direct) actions.append(button(m.pinned ? "unpin" : "pin", m.pinned ? words.unpin : words.pin));
+    li.append(actions);
+    return li;
   }
 
   // Insert or replace by id, keeping id order (events and replies may cross on the wire).
-  function put(li) {
-    enhance(li);
-    const old = document.getElementById(li.id);
-    if (old) { old.replaceWith(li); return; }
-    const id = Number(li.dataset.id);
-    const later = [...list.children].find((item) => Number(item.dataset.id) > id);
-    list.insertBefore(li, later || null);
-    if (!later) li.scrollIntoView({ block: "nearest" });
-  }
-
-  // Messages to draw again, asked for together: a burst of events costs one request.
-  const wanted = new Set();
-  let drawing = false;
-  async function redraw(id) {
-    wanted.add(id);
-    if (drawing) return;
-    drawing = true;
-    try {
-      while (wanted.size) {
-        const ids = [...wanted];
-        wanted.clear();
-        const response = await request(`${list.dataset.items}?ids=${ids.join(",")}`, {}, true);
-        if (!response.ok) continue; // no longer a member: nothing to draw
-        const items = document.createElement("template");
-        items.innerHTML = await response.text();
-        for (const li of [...items.content.children]) put(li);
-      }
-    } finally {
-      drawing = false;
-    }
+  function upsert(m) {
+    const node = render(m);
+    const old = document.getElementById("m" + m.id);
+    if (old) { old.replaceWith(node); return; }
+    const later = [...list.children].find((li) => Number(li.dataset.id) > m.id);
+    list.insertBefore(node, later || null);
+    if (!later) node.scrollIntoView({ block: "nearest" });
   }
 
   let readTimer = null;
@@ -119,11 +114,10 @@ function start(list) {
 
   document.addEventListener("parta:event", ({ detail }) => {
     const { kind, payload } = detail;
-    if (payload.conversation_id !== conversationId) return;
-    if (payload.message) {
-      redraw(payload.message.id);
+    if (payload.message && payload.message.conversation_id === conversationId) {
+      upsert(payload.message);
       if (payload.message.author.id !== me) markRead();
-    } else {
+    } else if (payload.conversation_id === conversationId || (payload.conversation && payload.conversation.id === conversationId)) {
       if (kind === "conversation.member_left" && payload.person_id === me) { say(words.removed); if (composer) composer.hidden = true; }
       else if (kind === "conversation.deleted") { say(words.removed); if (composer) composer.hidden = true; }
       else if (kind === "conversation.updated" || kind === "conversation.member_role") location.reload();
@@ -131,7 +125,13 @@ function start(list) {
   });
   document.addEventListener("visibilitychange", markRead);
 
-  for (const li of list.children) enhance(li);
+  // Buttons drawn by the server for pages without JavaScript become API calls here.
+  for (const li of list.children) {
+    if (li.classList.contains("service") || li.querySelector(".deleted")) continue;
+    const actions = li.querySelector(".actions") || li.appendChild(el("div", { class: "actions" }));
+    actions.prepend(button("reply", words.reply));
+    if (li.classList.contains("mine")) actions.append(button("edit", words.edit));
+  }
 
   list.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -154,11 +154,11 @@ function start(list) {
         composer.elements.text.focus();
       } else if (action === "edit") {
         const text = prompt(words.edit, li.querySelector(".text").textContent);
-        if (text !== null) redraw((await call("PATCH", `/messages/${id}`, { text })).id);
+        if (text !== null) upsert(await call("PATCH", `/messages/${id}`, { text }));
       } else if (action === "delete") {
-        if (confirm(words.confirm_delete)) redraw((await call("DELETE", `/messages/${id}`)).id);
+        if (confirm(words.confirm_delete)) upsert(await call("DELETE", `/messages/${id}`));
       } else if (action === "pin" || action === "unpin") {
-        redraw((await call("POST", `/messages/${id}/pin`, { pinned: action === "pin" })).id);
+        upsert(await call("POST", `/messages/${id}/pin`, { pinned: action === "pin" }));
       }
     } catch (refused) { say(refused.message); }
   }
@@ -183,7 +183,7 @@ function start(list) {
       }
       const body = { text, idempotency_key: form.idempotency_key.value, reply_to: Number(form.reply_to.value) || null, attachment_ids };
       // Shown only once the server has committed it (the answer) or announced it (the event).
-      await redraw((await call("POST", `/conversations/${conversationId}/messages`, body, { retry: true })).id);
+      upsert(await call("POST", `/conversations/${conversationId}/messages`, body, { retry: true }));
       composer.reset();
       form.reply_to.value = "";
       composer.querySelector(".replying").hidden = true;
