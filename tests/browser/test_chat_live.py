@@ -58,7 +58,11 @@ def test_a_message_appears_live_on_an_open_chat_page(school, tmp_path, monkeypat
     with chat_pages(chat, [teacher, colleague], tmp_path) as pages:
         for page in pages.values():
             page.wait_for_selector("text=Коллеги, доброе утро!")
-        pages[teacher.pk].wait_for_timeout(1500)  # the socket connects
+        # The reader's socket is open and caught up: events.js keeps the number of its
+        # «ready» answer (the page's own number is not stored), so what follows is live.
+        pages[teacher.pk].wait_for_function(
+            "sessionStorage.getItem('parta.realtime.seq') !== null", timeout=15_000
+        )
         writer = pages[colleague.pk]
         writer.fill("#text", "Отчёт по 5А готов")
         writer.click("#composer button[type=submit]")
