@@ -1,6 +1,8 @@
 """The call's WebSocket over the real ASGI application: presence, relayed offers and ICE,
 state, heartbeats, a dropped connection, and who may connect."""
 
+from datetime import timedelta
+
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -142,7 +144,7 @@ async def test_a_dropped_connection_ends_the_stay_at_its_last_message(c, monkeyp
     )()
     # At the student's last message, not when the silence was noticed (2 s after it at least).
     assert left is not None
-    assert before_last <= left <= noticed - timezone.timedelta(seconds=2)
+    assert before_last <= left <= noticed - timedelta(seconds=2)
     teacher_left = await database_sync_to_async(
         lambda: CallParticipation.objects.get(call=call, person=c.teacher).left_at
     )()
