@@ -6,8 +6,14 @@ import uuid
 
 os.environ.setdefault("SECRET_KEY", "parta-tests-only")
 os.environ.setdefault("PARTA_DATA_DIR", tempfile.mkdtemp(prefix="parta-tests-"))
+# On Redis, the keys of this test run's own: its cache (tests.caches.clear_cache deletes only
+# these), socket groups and job queue, in this process and in the servers and job runners it
+# starts (they inherit the environment), apart from anyone else's on the same database.
+RUN_PREFIX = f"parta-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+for variable in ("PARTA_CACHE_PREFIX", "PARTA_CHANNELS_PREFIX", "PARTA_JOBS_PREFIX"):
+    os.environ[variable] = RUN_PREFIX
 
-from parta.settings import *  # noqa: F403
+from parta.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
@@ -18,7 +24,4 @@ if DATABASES["default"]["ENGINE"] == "parta.sqlite":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.mkdtemp(prefix="parta-testdb-"), "test.sqlite3")
     }
-if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
-    # A prefix of this test run's own: tests.caches.clear_cache deletes only its keys.
-    CACHES["default"]["KEY_PREFIX"] = f"parta-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
