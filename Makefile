@@ -28,8 +28,10 @@ demo: $(INSTALLED)
 	$(DEMO_ENV) $(BIN)/parta seed-demo
 	$(DEMO_ENV) $(BIN)/parta serve --host 127.0.0.1 --port 8000
 
+# Prints how long the suite took; pytest's exit status (5, no tests, included) is make's.
 test: $(INSTALLED)
-	$(BIN)/pytest
+	@start=$$(date +%s); $(BIN)/pytest; status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
 
 # mypy's Django plugin loads the settings, which want a secret key outside DEBUG.
 lint: $(INSTALLED)
