@@ -6,13 +6,14 @@ import pytest
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-from tests.caches import clear_cache
+from tests.caches import clear_cache, redis_client
 
 
 def test_clearing_keeps_keys_that_are_not_the_tests():
-    if not isinstance(caches["default"], RedisCache):
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
         pytest.skip("only the Redis cache is shared with others: set REDIS_URL")
-    client = caches["default"]._cache.get_client(write=True)
+    client = redis_client(cache)
     foreign = f"someone-else:{uuid.uuid4().hex}"
     client.set(foreign, "keep me", ex=60)
     caches["default"].set("ours", "go")

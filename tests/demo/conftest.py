@@ -1,6 +1,7 @@
 """The demo district, seeded once for all of tests/demo: seeding it with its past weeks takes
 about a minute, and four tests each seeded it again (six minutes of every suite run)."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -21,7 +22,7 @@ class SeededDistrict:
 
 
 @pytest.fixture(scope="package")
-def seeded_district(django_db_setup, django_db_blocker) -> SeededDistrict:
+def seeded_district(django_db_setup, django_db_blocker) -> Iterator[SeededDistrict]:
     """Rolled back after the package; each test's own changes roll back after the test
     (its `db` savepoint), so the tests see the same district whatever their order."""
     with django_db_blocker.unblock(), transaction.atomic():

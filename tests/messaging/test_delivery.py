@@ -16,9 +16,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TIMEOUT = 3
 
 
-async def events(communicator) -> list[dict]:
-    """Everything that arrives until the socket goes quiet."""
-    received = []
+async def caught_up(communicator) -> None:
+    """Past the catch-up of what happened before: up to the «ready» that ends it."""
+    while (await communicator.receive_json_from(timeout=TIMEOUT))["type"] != "ready":
+        pass
+
+
+async def events(communicator, count: int) -> list[dict]:
+    """The `count` events expected (each awaited up to TIMEOUT), and any that come after them
+    before the socket goes quiet. That nothing more arrives can only be seen as 0.3 s of
+    quiet: there is no event to await for it."""
+    received: list[dict] = []
+    while len(received) < count:
+        message = await communicator.receive_json_from(timeout=TIMEOUT)
+        if message["type"] == "event":
+            received.append(message)
     while not await communicator.receive_nothing(timeout=0.3):
         message = await communicator.receive_json_from(timeout=TIMEOUT)
         if message["type"] == "event":
@@ -36,32 +48,32 @@ async def test_a_message_reaches_members_only_and_a_removed_member_hears_no_more
         for communicator in sockets.values():
             await communicator.send_json_to({"type": "resume", "after": None})
         for communicator in sockets.values():
-            await events(communicator)  # the catch-up of what happened before
+            await caught_up(communicator)
 
         message = await database_sync_to_async(send_message)(
             s.teacher, chat, "Завтра экскурсия", idempotency_key="k1"
         )
         for person in (student, classmate):
-            (event,) = await events(sockets[person.pk])
+            (event,) = await events(sockets[person.pk], 1)
             assert event["kind"] == "message.created"
             assert event["payload"]["message"]["id"] == message.pk
             assert event["payload"]["message"]["text"] == "Завтра экскурсия"
-        assert await events(sockets[s.colleague.pk]) == []
-        assert await events(sockets[outsider.pk]) == []
+        assert await events(sockets[s.colleague.pk], 0) == []
+        assert await events(sockets[outsider.pk], 0) == []
 
         # A retried send stores nothing new and announces nothing new.
         again = await database_sync_to_async(send_message)(
             s.teacher, chat, "Завтра экскурсия", idempotency_key="k1"
         )
         assert again.pk == message.pk
-        assert await events(sockets[student.pk]) == []
+        assert await events(sockets[student.pk], 0) == []
 
         await database_sync_to_async(remove_member)(chat, classmate, by=s.teacher)
-        removed = [e["kind"] for e in await events(sockets[classmate.pk])]
+        removed = [e["kind"] for e in await events(sockets[classmate.pk], 2)]
         assert removed == ["message.created", "conversation.member_left"]  # «left», then out
         await database_sync_to_async(send_message)(s.teacher, chat, "Уже без него")
-        assert await events(sockets[classmate.pk]) == []
-        kinds = [e["kind"] for e in await events(sockets[student.pk])]
+        assert await events(sockets[classmate.pk], 0) == []
+        kinds = [e["kind"] for e in await events(sockets[student.pk], 3)]
         assert kinds == ["message.created", "conversation.member_left", "message.created"]
     finally:
         for communicator in sockets.values():
