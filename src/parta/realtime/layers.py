@@ -51,6 +51,76 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
     clean_every = 1.0
     _cleaned_at = float("-inf")
 
+    async def new_channel(self, prefix: str = "specific") -> str:
+        channel = await super().new_channel(prefix)
+        self.local_channels.add(channel)
+        return channel
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """The next message of `channel`; a process-local one comes from the loop's reader."""
+        if "!" not in channel:
+            return await super().receive(channel)
+        if not self.require_valid_channel_name(channel):
+            raise ValueError(channel)
+        self.local_channels.add(channel)
+        self._start_reader()
+        queue = self.receive_buffer[channel]
+        try:
+            message: dict[str, Any] = await queue.get()
+        except asyncio.CancelledError:
+            # The consumer is gone (channels cancels its receive): so are its messages.
+            self.local_channels.discard(channel)
+            self.receive_buffer.pop(channel, None)
+            raise
+        if queue.empty():
+            self.receive_buffer.pop(channel, None)
+        return message
+
+    def _start_reader(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = self.readers.get(loop)
+        if reader is None or reader.done():
+            self.readers[loop] = loop.create_task(self._read_local())
+
+    async def _read_local(self) -> None:
+        """Hands the messages of this process's channels to their queues, many a trip."""
+        shared = self.non_local_name(f"specific.{self.client_prefix}!")
+        key, index = self.prefix + shared, self.consistent_hash(shared)
+        while True:
+            try:
+                connection = self.connection(index)
+                batch = await connection.zpopmin(key, self.RECEIVE_BATCH)
+                if not batch:
+                    popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
+                    batch = [] if popped is None else [popped[1:]]
+            except (OSError, RedisError):
+                log.exception("channel layer: receiving failed, trying again")
+                await asyncio.sleep(self.RETRY_AFTER)
+                continue
+            for body, _score in batch:
+                try:
+                    message = self.deserialize(body)
+                    channels = message.pop("__asgi_channel__")
+                except Exception:  # one bad message must not stop every socket's
+                    log.exception("channel layer: a message could not be read")
+                    continue
+                for channel in channels if isinstance(channels, list) else [channels]:
+                    # A socket that closed meanwhile gets nothing: no queue is left behind.
+                    if channel in self.local_channels:
+                        self.receive_buffer[channel].put_nowait(message)
+
+    async def close_pools(self) -> None:
+        loop = asyncio.get_running_loop()
+        for reader_loop, reader in self.readers.items():
+            if reader_loop is loop:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+            elif not reader_loop.is_closed():
+                reader_loop.call_soon_threadsafe(reader.cancel)
+        self.readers.clear()
+        await super().close_pools()
+
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """group_send of each message to its group (RedisChannelLayer's batch, here at once)."""
         await asyncio.gather(*(self.group_send(group, message) for group, message in sends))
