@@ -23,17 +23,9 @@ rather than in every consumer:
 And it sends to many groups in two round trips (group_send_many): the library's group_send
 takes four per group, so a post's 500 per-person groups cost 2,000, and group_send was
 1,183 of 5,180 py-spy samples of the servers at 5 posts/s into a 500-member channel.
-
-The messages of a process's sockets share one sorted set in Redis. The library pops them
-one at a time, each pop three round trips under a lock that every waiting socket contends
-for. Here one reader task per event loop pops up to RECEIVE_BATCH at once and puts each
-message in its socket's queue: at 50 msg/s into a 30-member chat the servers have 1,500 to
-hand on each second.
 """
 
 import asyncio
-import contextlib
-import logging
 import time
 from collections import defaultdict
 from typing import Any
@@ -41,85 +33,12 @@ from typing import Any
 from channels.layers import InMemoryChannelLayer as BaseInMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer as BaseRedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
-from redis.exceptions import RedisError
-
-log = logging.getLogger(__name__)
 
 
 class InMemoryChannelLayer(BaseInMemoryChannelLayer):
     # Seconds between two scans for expired messages and group memberships.
     clean_every = 1.0
     _cleaned_at = float("-inf")
-
-    async def new_channel(self, prefix: str = "specific") -> str:
-        channel = await super().new_channel(prefix)
-        self.local_channels.add(channel)
-        return channel
-
-    async def receive(self, channel: str) -> dict[str, Any]:
-        """The next message of `channel`; a process-local one comes from the loop's reader."""
-        if "!" not in channel:
-            return await super().receive(channel)
-        if not self.require_valid_channel_name(channel):
-            raise ValueError(channel)
-        self.local_channels.add(channel)
-        self._start_reader()
-        queue = self.receive_buffer[channel]
-        try:
-            message: dict[str, Any] = await queue.get()
-        except asyncio.CancelledError:
-            # The consumer is gone (channels cancels its receive): so are its messages.
-            self.local_channels.discard(channel)
-            self.receive_buffer.pop(channel, None)
-            raise
-        if queue.empty():
-            self.receive_buffer.pop(channel, None)
-        return message
-
-    def _start_reader(self) -> None:
-        loop = asyncio.get_running_loop()
-        reader = self.readers.get(loop)
-        if reader is None or reader.done():
-            self.readers[loop] = loop.create_task(self._read_local())
-
-    async def _read_local(self) -> None:
-        """Hands the messages of this process's channels to their queues, many a trip."""
-        shared = self.non_local_name(f"specific.{self.client_prefix}!")
-        key, index = self.prefix + shared, self.consistent_hash(shared)
-        while True:
-            try:
-                connection = self.connection(index)
-                batch = await connection.zpopmin(key, self.RECEIVE_BATCH)
-                if not batch:
-                    popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
-                    batch = [] if popped is None else [popped[1:]]
-            except (OSError, RedisError):
-                log.exception("channel layer: receiving failed, trying again")
-                await asyncio.sleep(self.RETRY_AFTER)
-                continue
-            for body, _score in batch:
-                try:
-                    message = self.deserialize(body)
-                    channels = message.pop("__asgi_channel__")
-                except Exception:  # one bad message must not stop every socket's
-                    log.exception("channel layer: a message could not be read")
-                    continue
-                for channel in channels if isinstance(channels, list) else [channels]:
-                    # A socket that closed meanwhile gets nothing: no queue is left behind.
-                    if channel in self.local_channels:
-                        self.receive_buffer[channel].put_nowait(message)
-
-    async def close_pools(self) -> None:
-        loop = asyncio.get_running_loop()
-        for reader_loop, reader in self.readers.items():
-            if reader_loop is loop:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
-            elif not reader_loop.is_closed():
-                reader_loop.call_soon_threadsafe(reader.cancel)
-        self.readers.clear()
-        await super().close_pools()
 
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """group_send of each message to its group (RedisChannelLayer's batch, here at once)."""
@@ -134,11 +53,6 @@ class InMemoryChannelLayer(BaseInMemoryChannelLayer):
 
 
 class RedisChannelLayer(BaseRedisChannelLayer):
-    # Messages taken off a process's shared queue in one round trip.
-    RECEIVE_BATCH = 500
-    # After Redis failed, the reader tries again this much later (tabs catch up meanwhile).
-    RETRY_AFTER = 1.0
-
     def __init__(
         self,
         hosts: list[Any] | None = None,
@@ -156,10 +70,6 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         self.pool_timeout = pool_timeout
         # Redis takes fractional seconds for BZPOPMIN; at most the library's own 5 s.
         self.brpop_timeout = min(5.0, socket_timeout / 3)
-        # The process-local channels given out and not yet given up, and each event
-        # loop's reader of their shared queue.
-        self.local_channels: set[str] = set()
-        self.readers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
 
     def create_pool(self, index: int) -> BlockingConnectionPool:
         host = dict(self.hosts[index])
@@ -176,76 +86,6 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         if address is None:
             return BlockingConnectionPool(**options)
         return BlockingConnectionPool.from_url(address, **options)
-
-    async def new_channel(self, prefix: str = "specific") -> str:
-        channel = await super().new_channel(prefix)
-        self.local_channels.add(channel)
-        return channel
-
-    async def receive(self, channel: str) -> dict[str, Any]:
-        """The next message of `channel`; a process-local one comes from the loop's reader."""
-        if "!" not in channel:
-            return await super().receive(channel)
-        if not self.require_valid_channel_name(channel):
-            raise ValueError(channel)
-        self.local_channels.add(channel)
-        self._start_reader()
-        queue = self.receive_buffer[channel]
-        try:
-            message: dict[str, Any] = await queue.get()
-        except asyncio.CancelledError:
-            # The consumer is gone (channels cancels its receive): so are its messages.
-            self.local_channels.discard(channel)
-            self.receive_buffer.pop(channel, None)
-            raise
-        if queue.empty():
-            self.receive_buffer.pop(channel, None)
-        return message
-
-    def _start_reader(self) -> None:
-        loop = asyncio.get_running_loop()
-        reader = self.readers.get(loop)
-        if reader is None or reader.done():
-            self.readers[loop] = loop.create_task(self._read_local())
-
-    async def _read_local(self) -> None:
-        """Hands the messages of this process's channels to their queues, many a trip."""
-        shared = self.non_local_name(f"specific.{self.client_prefix}!")
-        key, index = self.prefix + shared, self.consistent_hash(shared)
-        while True:
-            try:
-                connection = self.connection(index)
-                batch = await connection.zpopmin(key, self.RECEIVE_BATCH)
-                if not batch:
-                    popped = await connection.bzpopmin(key, timeout=self.brpop_timeout)
-                    batch = [] if popped is None else [popped[1:]]
-            except (OSError, RedisError):
-                log.exception("channel layer: receiving failed, trying again")
-                await asyncio.sleep(self.RETRY_AFTER)
-                continue
-            for body, _score in batch:
-                try:
-                    message = self.deserialize(body)
-                    channels = message.pop("__asgi_channel__")
-                except Exception:  # one bad message must not stop every socket's
-                    log.exception("channel layer: a message could not be read")
-                    continue
-                for channel in channels if isinstance(channels, list) else [channels]:
-                    # A socket that closed meanwhile gets nothing: no queue is left behind.
-                    if channel in self.local_channels:
-                        self.receive_buffer[channel].put_nowait(message)
-
-    async def close_pools(self) -> None:
-        loop = asyncio.get_running_loop()
-        for reader_loop, reader in self.readers.items():
-            if reader_loop is loop:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
-            elif not reader_loop.is_closed():
-                reader_loop.call_soon_threadsafe(reader.cancel)
-        self.readers.clear()
-        await super().close_pools()
 
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """group_send of each message to its group, for many groups at once: one pipeline
