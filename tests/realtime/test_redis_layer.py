@@ -119,3 +119,66 @@ async def test_a_batch_reaches_every_groups_channels_in_two_round_trips_per_redi
         for channel in channels:
             assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == n
     await layer.flush()
+
+
+def _count(client, names: list[str], calls: list[str]) -> None:
+    for name in names:
+        original = getattr(client, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        setattr(client, name, counted)
+
+
+async def test_a_process_takes_its_sockets_messages_off_redis_many_at_a_time(redis_layer):
+    layer = RedisChannelLayer(
+        hosts=[redis_layer], prefix=f"parta-test-{uuid.uuid4().hex[:12]}", capacity=1000
+    )
+    tabs = [await layer.new_channel() for _ in range(600)]
+    for n, channel in enumerate(tabs):
+        await layer.group_add(f"person-{n}", channel)
+    # Two messages each for the first ten people: their order must hold.
+    await layer.group_send_many(
+        [(f"person-{n}", {"type": "person.event", "n": n, "k": 0}) for n in range(600)]
+        + [(f"person-{n}", {"type": "person.event", "n": n, "k": 1}) for n in range(10)]
+    )
+    calls: list[str] = []
+    _count(layer.connection(0), ["eval", "bzpopmin", "delete", "zadd", "zpopmin"], calls)
+    for n, channel in enumerate(tabs):
+        expected = [0, 1] if n < 10 else [0]
+        got = [await asyncio.wait_for(layer.receive(channel), 5) for _ in expected]
+        assert [(m["n"], m["k"]) for m in got] == [(n, k) for k in expected]
+    # 610 messages: two scripts of 500 and 110 and their two cleanups, where the library
+    # takes four round trips for each message (2,440).
+    assert calls == ["eval", "delete", "eval", "delete"]
+    await layer.flush()
+
+
+async def test_a_receive_cancelled_while_waiting_loses_nothing(redis_layer):
+    layer = RedisChannelLayer(
+        hosts=[redis_layer],
+        prefix=f"parta-test-{uuid.uuid4().hex[:12]}",
+        socket_timeout=READ_TIMEOUT,
+    )
+    tab = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(tab))
+    blocked = asyncio.Event()
+    client = layer.connection(0)
+    bzpopmin = client.bzpopmin
+
+    def pop(*args, **kwargs):
+        blocked.set()
+        return bzpopmin(*args, **kwargs)
+
+    client.bzpopmin = pop
+    await asyncio.wait_for(blocked.wait(), 5)  # the receive blocks in Redis
+    waiting.cancel()
+    # On Python 3.11 redis-py's send may drop this cancel: the receive then ends when its
+    # blocking pop does (a third of the read timeout), where it used to go on for ever.
+    await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 3 * READ_TIMEOUT)
+    assert waiting.cancelled()
+    await layer.send(tab, {"type": "person.event", "n": 1})
+    assert (await asyncio.wait_for(layer.receive(tab), 5))["n"] == 1
+    await layer.flush()

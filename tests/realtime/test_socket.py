@@ -394,3 +394,24 @@ async def test_a_ping_while_events_flow_waits_for_them_and_the_next_ping_recover
     assert await receive(communicator) == {"type": "pong", "seq": 2}
     assert len(reads) == 1
     await communicator.disconnect()
+
+
+async def test_a_ping_with_a_gap_open_reads_the_missing_event_at_once(monkeypatch):
+    # Event 1's process died after storing it: only event 2 comes live.
+    anna = await person()
+    communicator = await open_socket(anna, "/ws/events/?after=0")
+    assert await receive(communicator) == {"type": "ready", "seq": 0}
+    held: list[list] = []
+    monkeypatch.setattr(services, "_deliver", held.append)
+    await send([anna], payload={"n": 1})
+    await send([anna], payload={"n": 2})
+    [(_, second)] = held[1]
+    await get_channel_layer().group_send(
+        services.person_group(anna.pk), {"type": "person.event", "event": second}
+    )
+    # Event 2 came live, but it is not next: the ping reads the log, long before the gap
+    # would be read on its own (GAP_WAIT).
+    await communicator.send_json_to({"type": "ping"})
+    assert await receive_seqs(communicator, 2) == [1, 2]
+    assert await receive(communicator) == {"type": "pong", "seq": 2}
+    await communicator.disconnect()
