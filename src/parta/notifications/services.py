@@ -70,7 +70,7 @@ def subscribe(
 
 @transaction.atomic
 def unsubscribe(person: Person, endpoint: str) -> bool:
-    deleted, _ = PushSubscription.objects.filter(person=person, endpoint=endpoint).delete()
+    deleted, _rows = PushSubscription.objects.filter(person=person, endpoint=endpoint).delete()
     return bool(deleted)
 
 
@@ -85,7 +85,7 @@ def on_sign_out(sender: object, request: HttpRequest, user: Person | None, **kwa
 def save_settings(
     person: Person, quiet_hours: bool, quiet_from: time, quiet_until: time
 ) -> NotificationSettings:
-    found, _ = NotificationSettings.objects.update_or_create(
+    found, _created = NotificationSettings.objects.update_or_create(
         person=person,
         defaults={"quiet_hours": quiet_hours, "quiet_from": quiet_from, "quiet_until": quiet_until},
     )
@@ -107,7 +107,7 @@ def save_chat_settings(
         raise PermissionDenied(_("Вы не участник этой беседы."))
     if muted_until is not None and timezone.is_naive(muted_until):
         raise ValidationError(_("Укажите время с часовым поясом."), "naive_time")
-    found, _ = ChatNotificationSettings.objects.update_or_create(
+    found, _created = ChatNotificationSettings.objects.update_or_create(
         person=person,
         conversation=conversation,
         defaults={
