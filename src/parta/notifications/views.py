@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control
 
 from parta.notifications import selectors, services
+from parta.web.auth import signed_in
 
 THEME = "#1f5f8b"
 
@@ -72,12 +73,12 @@ class SettingsForm(forms.Form):
 
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
-    person = request.user
-    current = selectors.notification_settings(person)  # type: ignore[arg-type]
+    person = signed_in(request)
+    current = selectors.notification_settings(person)
     if request.method == "POST":
         form = SettingsForm(request.POST)
         if form.is_valid():
-            services.save_settings(person, **form.cleaned_data)  # type: ignore[arg-type]
+            services.save_settings(person, **form.cleaned_data)
             return redirect("notifications:settings")
     else:
         form = SettingsForm(
@@ -87,5 +88,5 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 "quiet_until": current.quiet_until,
             }
         )
-    chats = selectors.muted_chats(person, timezone.now())  # type: ignore[arg-type]
+    chats = selectors.muted_chats(person, timezone.now())
     return render(request, "notifications/settings.html", {"form": form, "chats": chats})
