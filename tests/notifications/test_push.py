@@ -23,6 +23,7 @@ from huey.contrib.djhuey import HUEY
 from parta.messaging.services import create_conversation, send_message
 from parta.notifications.models import ChatNotificationSettings, PushSubscription
 from parta.notifications.services import subscribe
+from parta.realtime import services
 from parta.realtime.services import set_focus
 from tests.factories import local, make_member
 
@@ -244,3 +245,39 @@ def test_bad_keys_are_refused(chat, push_service):
     )
     assert response.status_code == 400
     assert not PushSubscription.objects.exists()
+
+
+def test_only_replies_and_announcements_lets_a_reply_to_me_through(
+    chat, push_service, monkeypatch, django_capture_on_commit_callbacks
+):
+    _teacher, parent, conversation = chat
+    other = make_member(conversation.organization, "parent", "Сидорова Мария Павловна")
+    conversation.members.create(person=other, joined_at=NOON)
+    browser = _subscribed(parent, push_service)
+    ChatNotificationSettings.objects.create(
+        person=parent, conversation=conversation, replies_and_announcements_only=True
+    )
+    _at(monkeypatch, NOON)
+    mine = _send(parent, conversation, "Вопрос", django_capture_on_commit_callbacks)
+    _send(other, conversation, "Просто так", django_capture_on_commit_callbacks)
+    assert push_service.received == []
+    with django_capture_on_commit_callbacks(execute=True):
+        send_message(other, conversation, "Ответ вам", reply_to=mine)
+    ((_headers, body),) = push_service.received
+    assert browser.read(body)["body"] == "Сидорова Мария Павловна: Ответ вам"
+
+
+def test_a_large_channel_s_fan_out_pushes_too(
+    chat, push_service, monkeypatch, django_capture_on_commit_callbacks
+):
+    teacher, parent, conversation = chat
+    browser = _subscribed(parent, push_service)
+    monkeypatch.setattr(services, "INLINE_AUDIENCE", 1)
+    _at(monkeypatch, NOON)
+    _send(teacher, conversation, "Всем", django_capture_on_commit_callbacks)
+    assert push_service.received == []  # numbered after the commit, by the fan-out
+    with django_capture_on_commit_callbacks(execute=True):
+        while services.fan_out_next():
+            pass
+    ((_headers, body),) = push_service.received
+    assert browser.read(body)["body"] == "Смирнова Елена Викторовна: Всем"
