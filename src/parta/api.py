@@ -130,6 +130,7 @@ def _mount() -> None:
     from parta.invites.api import router as invites_router
     from parta.messaging.api import router as messaging_router
     from parta.monitoring.api import router as monitoring_router
+    from parta.notifications.api import router as notifications_router
     from parta.realtime.api import router as realtime_router
     from parta.schools.api import router as structure_router
     from parta.support.api import router as support_router
@@ -139,6 +140,7 @@ def _mount() -> None:
     api.add_router("/invites", invites_router)
     api.add_router("/messaging", messaging_router)
     api.add_router("/monitoring", monitoring_router)
+    api.add_router("/notifications", notifications_router)
     api.add_router("/realtime", realtime_router)
     api.add_router("/structure", structure_router)
     api.add_router("/support", support_router)

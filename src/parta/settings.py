@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "parta.realtime",
     "parta.messaging",
     "parta.calls",
+    "parta.notifications",
     "parta.monitoring",
     "parta.exchange",
     "parta.jobs",
@@ -289,6 +290,25 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Парта <noreply@localhos
 PARTA_BASE_URL = env_str("PARTA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Weekly digests go out on Monday from this hour, local time of each region.
 PARTA_DIGEST_HOUR = env_int("PARTA_DIGEST_HOUR", 7, maximum=23)
+
+# Web Push (parta.notifications): pushes are posted only to these hosts ("*.x" for x's
+# subdomains), over https; loopback alone may use plain http (a local push service).
+PARTA_PUSH_ALLOWED_HOSTS = [
+    host.lower()
+    for host in env_list(
+        "PARTA_PUSH_ALLOWED_HOSTS",
+        "fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,"
+        "web.push.apple.com,*.push.apple.com",
+    )
+]
+# The VAPID private key (PEM or base64url); unset, one is made in PARTA_DATA_DIR on first use.
+PARTA_VAPID_PRIVATE_KEY = env_str("PARTA_VAPID_PRIVATE_KEY")
+# Whom a push service may contact about our pushes: a mailto: or https: URL.
+PARTA_VAPID_SUBJECT = env_str(
+    "PARTA_VAPID_SUBJECT",
+    PARTA_BASE_URL if PARTA_BASE_URL.startswith("https://") else "mailto:noreply@localhost",
+)
+PARTA_PUSH_TIMEOUT = env_float("PARTA_PUSH_TIMEOUT", 10)
 
 # Background jobs (each app's jobs.py, run by parta.jobs) run on huey: with REDIS_URL its
 # queue is in Redis (several hosts, `parta run-jobs`); without it, in a SQLite file under

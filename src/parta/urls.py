@@ -22,5 +22,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("messages/", include("parta.messaging.urls")),
     path("calls/", include("parta.calls.urls")),
     path("help/", include("parta.support.urls")),
+    path("", include("parta.notifications.urls")),
     path("", include("parta.web.urls")),
 ]

@@ -428,6 +428,35 @@ API_ROWS = [
         values=school,
         monitoring=True,
     ),
+    # --- notifications: a person's own subscriptions and settings
+    op("GET", "/notifications/vapid-public-key", SIGNED_IN),
+    op(
+        "POST",
+        "/notifications/push-subscriptions",
+        SIGNED_IN,
+        body=lambda w: {"endpoint": "https://evil.example/x", "keys": {"p256dh": "a", "auth": "b"}},
+        statuses=dict.fromkeys(ACTORS[1:], 400),  # a host not allowed: refused for everyone
+    ),
+    op(
+        "DELETE",
+        "/notifications/push-subscriptions",
+        SIGNED_IN,
+        body=lambda w: {"endpoint": "https://fcm.googleapis.com/fcm/send/x"},
+    ),
+    op("GET", "/notifications/settings", SIGNED_IN),
+    op(
+        "PUT",
+        "/notifications/settings",
+        SIGNED_IN,
+        body=lambda w: {"quiet_hours": True, "quiet_from": "21:00", "quiet_until": "07:00"},
+    ),
+    op(
+        "PUT",
+        "/notifications/conversations/{conversation_id}",
+        "teacher student",
+        values=CLASS_CHAT,
+        body=lambda w: {"muted": True},
+    ),
     # --- realtime
     op("GET", "/realtime/events", SIGNED_IN, query="after=0"),
     # --- structure
@@ -718,6 +747,10 @@ PAGE_ROWS = [
         body=lambda w: {"reason": "Нет приказа"},
     ),
     page("web:home", "GET", EVERYONE),
+    page("notifications:manifest", "GET", EVERYONE),
+    page("notifications:service-worker", "GET", EVERYONE),
+    page("notifications:offline", "GET", EVERYONE),
+    page("notifications:settings", "GET", SIGNED_IN),
     page("web:my-organizations", "GET", SIGNED_IN),
     page("admin:index", "GET", "operator"),
 ]

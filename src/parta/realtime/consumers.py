@@ -1,7 +1,9 @@
 """The WebSocket at /ws/events/: a signed-in person's events, caught up from the log, then live.
 
 Protocol, JSON both ways:
-  client → {"type": "resume", "after": N or null}   (or ?after=N in the URL), {"type": "ping"}
+  client → {"type": "resume", "after": N or null}   (or ?after=N in the URL), {"type": "ping"},
+           {"type": "focus", "stream": "conversation-12" or null}: what the tab shows with
+           focus (renewed with each ping; notifications push nothing about it)
   server → {"type": "event", "seq", "kind", "payload", "at"}, {"type": "ready", "seq"} after
            each resume, {"type": "resync", "seq"}, {"type": "pong", "seq": where the client
            stands}, {"type": "error", "detail"}
@@ -20,7 +22,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from parta.realtime.selectors import catch_up, last_seq
-from parta.realtime.services import person_group
+from parta.realtime.services import person_group, set_focus
 from parta.realtime.sessions import sessions_group, signed_in
 
 NOT_SIGNED_IN = 4401
@@ -69,6 +71,8 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
     closing = False
     # A live event came since the last ping.
     heard_live = False
+    # The stream this tab shows with focus (set_focus), renewed at each ping.
+    focus: str | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -96,6 +100,8 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.watchdog is not None:
             self.watchdog.cancel()
+        if self.focus is not None:
+            await set_focus(self.person.pk, self.channel_name, None, SILENCE_LIMIT)
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.channel_layer.group_discard(
@@ -147,11 +153,20 @@ class PersonEventsConsumer(AsyncJsonWebsocketConsumer):
             if behind and (not self.heard_live or self.early):
                 await self._catch_up(self.last_sent)
             self.heard_live = False
+            if self.focus is not None:
+                await set_focus(self.person.pk, self.channel_name, self.focus, SILENCE_LIMIT)
             await self.send_json({"type": "pong", "seq": self.last_sent})
         elif kind == "resume":
             await self._resume(content.get("after"))
+        elif kind == "focus":
+            stream = content.get("stream")
+            if stream is not None and not (isinstance(stream, str) and 0 < len(stream) <= 100):
+                await self._error(_("stream должен быть строкой до 100 символов или null."))
+                return
+            self.focus = stream
+            await set_focus(self.person.pk, self.channel_name, stream, SILENCE_LIMIT)
         else:
-            await self._error(_("Неизвестное сообщение: ожидается resume или ping."))
+            await self._error(_("Неизвестное сообщение: ожидается resume, ping или focus."))
 
     async def person_event(self, message: dict[str, Any]) -> None:
         """A live event from the channel layer (services.publish)."""

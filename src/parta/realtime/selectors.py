@@ -1,9 +1,14 @@
 """Reads of the event log: what a tab that was away has missed."""
 
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from django.core.cache import cache
 
 from parta.accounts.models import Person
 from parta.realtime.models import EventCursor, PersonEvent
+from parta.realtime.services import focus_key
 
 CATCH_UP_LIMIT = 500
 
@@ -44,3 +49,19 @@ def catch_up(person: Person, after: int | None, limit: int = CATCH_UP_LIMIT) -> 
     if not events and newest == after:
         return CatchUp(events=[], seq=after, resync=False, more=False)
     return CatchUp(events=[], seq=newest, resync=True, more=False)
+
+
+def focused_streams(people: Iterable[int]) -> dict[int, set[str]]:
+    """The streams some live tab of each person shows with focus (services.set_focus), in
+    one cache read; a person without such a tab is left out."""
+    ids = list(people)
+    stored = cache.get_many([focus_key(pk) for pk in ids])
+    now = time.time()
+    found: dict[int, set[str]] = {}
+    for pk in ids:
+        streams = {
+            stream for stream, until in stored.get(focus_key(pk), {}).values() if until > now
+        }
+        if streams:
+            found[pk] = streams
+    return found

@@ -1,12 +1,14 @@
 """Writes of the event log: publishing events to people, pruning old ones."""
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Field, Model, QuerySet
@@ -18,6 +20,23 @@ from parta.realtime.models import EventCursor, PendingFanout, PersonEvent
 def person_group(person_id: int) -> str:
     """The channel-layer group of one person's open tabs (one group per person, never per chat)."""
     return f"person-{person_id}"
+
+
+# Called after the commit with (person ids, kind, payload) of every event published, inline or
+# by the fan-out: how apps above (notifications) learn of events without realtime knowing them.
+Listener = Callable[[list[int], str, dict[str, Any]], None]
+_listeners: list[Listener] = []
+
+
+def listen(listener: Listener) -> None:
+    """Call `listener` after the commit of every published event (an app's ready())."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _tell_listeners(people: list[int], kind: str, body: dict[str, Any]) -> None:
+    for listener in _listeners:
+        listener(people, kind, body)
 
 
 # An audience larger than this is numbered after the sender's commit by the fan-out task
@@ -134,6 +153,8 @@ def _append(numbers: list[tuple[int, int]], kind: str, body: dict) -> None:
     # robust: the events are committed either way; a channel layer that is down must
     # not turn the caller's success into an error. Tabs catch up from the log.
     transaction.on_commit(lambda: _deliver(messages), robust=True)
+    people = [pk for pk, _ in numbers]
+    transaction.on_commit(lambda: _tell_listeners(people, kind, body), robust=True)
 
 
 def _prepared(model: type[Model], name: str, value: Any) -> Any:
@@ -251,6 +272,30 @@ def _deliver(messages: list[tuple[int, dict[str, Any]]]) -> None:
     # trips, and a 30-member chat waited for 30 of them in a row before the answer went
     # (parta.realtime.layers has the batch; both of its layers have it).
     async_to_sync(channel_layer.group_send_many)(sends)
+
+
+def focus_key(person_id: int) -> str:
+    """The cache key of the streams a person's tabs show and have focused, by tab."""
+    return f"realtime-focus-{person_id}"
+
+
+async def set_focus(person_id: int, tab: str, stream: str | None, lasts: float) -> None:
+    """Note in the cache (shared by every worker) that the tab `tab` shows `stream` with
+    focus for `lasts` seconds (the tab renews it), or nothing when `stream` is None. A tab
+    that dies without a word stops counting once its time is up."""
+    key = focus_key(person_id)
+    now = time.time()
+    tabs = {
+        name: entry
+        for name, entry in (await cache.aget(key) or {}).items()
+        if name != tab and entry[1] > now
+    }
+    if stream is not None:
+        tabs[tab] = (stream, now + lasts)
+    if tabs:
+        await cache.aset(key, tabs, timeout=int(lasts) + 1)
+    else:
+        await cache.adelete(key)
 
 
 # Events older than this are deleted by the daily job (and `parta prune-events`).

@@ -6,6 +6,8 @@
 //
 //   import { start } from "/static/realtime/events.js";
 //   start({ after: 17 });  // optional: the number the page was rendered at
+//   setFocus("conversation-12");  // what the tab shows with focus (null: nothing), told to
+//                                 // the server at once and again after each reconnect
 const KEY = "parta.realtime.seq";
 const PING_MS = 25000;
 const PONG_WAIT_MS = 10000;
@@ -19,6 +21,7 @@ let failures = 0;
 let polling = false;
 let pollTimer = null;
 let started = false;
+let focus = null;
 
 function remember(n) {
   seq = n;
@@ -71,6 +74,7 @@ function connect() {
     opened = true;
     stopPolling();
     resume();
+    if (focus !== null) ws.send(JSON.stringify({ type: "focus", stream: focus }));
     pingTimer = setInterval(() => {
       ws.send(JSON.stringify({ type: "ping" }));
       clearTimeout(pongTimer);
@@ -122,6 +126,14 @@ function startPolling() {
 function stopPolling() {
   polling = false;
   clearTimeout(pollTimer);
+}
+
+export function setFocus(stream) {
+  if (stream === focus) return;
+  focus = stream;
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify({ type: "focus", stream }));
+  }
 }
 
 export function start({ after = null } = {}) {

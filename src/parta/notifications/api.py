@@ -1,0 +1,105 @@
+"""/api/notifications/: a browser's push subscription, a person's notification settings."""
+
+from datetime import datetime, time
+from typing import Annotated
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+
+from parta.api_errors import Id, signed_in_person
+from parta.messaging.models import Conversation
+from parta.notifications import selectors, services, vapid
+
+router = Router(tags=["notifications"])
+
+Key = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Keys(Schema):
+    p256dh: Key
+    auth: Key
+
+
+class SubscriptionIn(Schema):
+    """A browser's PushSubscription.toJSON()."""
+
+    endpoint: Annotated[str, Field(min_length=1, max_length=1000)]
+    keys: Keys
+
+
+class Unsubscribe(Schema):
+    endpoint: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class SubscriptionOut(Schema):
+    id: int
+    device: str
+
+
+class PublicKeyOut(Schema):
+    public_key: str
+
+
+class SettingsIO(Schema):
+    quiet_hours: bool
+    quiet_from: time
+    quiet_until: time
+
+
+class ChatSettingsIO(Schema):
+    muted: bool = False
+    muted_until: datetime | None = None
+    replies_and_announcements_only: bool = False
+
+
+@router.get("/vapid-public-key", response=PublicKeyOut, summary="Ключ applicationServerKey")
+def public_key(request: HttpRequest) -> dict[str, str]:
+    return {"public_key": vapid.public_key()}
+
+
+@router.post("/push-subscriptions", response={201: SubscriptionOut}, summary="Подписаться")
+def subscribe(request: HttpRequest, body: SubscriptionIn) -> Status:
+    subscription = services.subscribe(
+        signed_in_person(request),
+        body.endpoint,
+        body.keys.p256dh,
+        body.keys.auth,
+        request.headers.get("User-Agent", ""),
+        timezone.now(),
+    )
+    return Status(201, {"id": subscription.pk, "device": subscription.device})
+
+
+@router.delete("/push-subscriptions", response={204: None}, summary="Отписаться")
+def unsubscribe(request: HttpRequest, body: Unsubscribe) -> Status:
+    services.unsubscribe(signed_in_person(request), body.endpoint)
+    return Status(204, None)
+
+
+@router.get("/settings", response=SettingsIO, summary="Тихие часы")
+def get_settings(request: HttpRequest) -> object:
+    return selectors.notification_settings(signed_in_person(request))
+
+
+@router.put("/settings", response=SettingsIO, summary="Изменить тихие часы")
+def put_settings(request: HttpRequest, body: SettingsIO) -> object:
+    return services.save_settings(
+        signed_in_person(request), body.quiet_hours, body.quiet_from, body.quiet_until
+    )
+
+
+@router.put(
+    "/conversations/{conversation_id}", response=ChatSettingsIO, summary="Уведомления беседы"
+)
+def put_chat_settings(request: HttpRequest, conversation_id: Id, body: ChatSettingsIO) -> object:
+    conversation = get_object_or_404(Conversation, pk=conversation_id, deleted_at__isnull=True)
+    return services.save_chat_settings(
+        signed_in_person(request),
+        conversation,
+        muted=body.muted,
+        muted_until=body.muted_until,
+        replies_and_announcements_only=body.replies_and_announcements_only,
+        now=timezone.now(),
+    )

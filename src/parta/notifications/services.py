@@ -1,0 +1,159 @@
+"""Writes of notifications: subscriptions, a person's settings, and sending the pushes."""
+
+import base64
+import binascii
+import json
+import logging
+from datetime import datetime, time
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pywebpush import WebPushException, webpush
+
+from parta.accounts.models import Person
+from parta.messaging.models import Conversation
+from parta.messaging.selectors import may_read
+from parta.notifications import vapid
+from parta.notifications.models import (
+    ChatNotificationSettings,
+    NotificationSettings,
+    PushSubscription,
+)
+from parta.notifications.selectors import Push, endpoint_allowed
+
+log = logging.getLogger(__name__)
+
+# The push service's answers that mean the subscription is gone for good.
+GONE = frozenset({404, 410})
+# How long a push is kept by the push service for a device that is offline.
+TTL_SECONDS = 24 * 60 * 60
+
+
+def _key(value: str, length: int, name: str) -> str:
+    """A base64url key of `length` bytes, as PushSubscription.toJSON() gives it."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != length:
+        raise ValidationError(_("Ключ %(name)s подписки неверен.") % {"name": name}, "bad_key")
+    return value
+
+
+@transaction.atomic
+def subscribe(
+    person: Person, endpoint: str, p256dh: str, auth: str, device: str, now: datetime
+) -> PushSubscription:
+    """Store a browser's subscription (again: its keys renewed). An endpoint outside
+    PARTA_PUSH_ALLOWED_HOSTS is refused, so no subscription makes the server call an
+    arbitrary address. A browser signed in by someone else now belongs to them."""
+    if not endpoint_allowed(endpoint):
+        raise ValidationError(
+            _("Этот адрес push-сервиса не разрешён на сервере Парты."), "push_host_not_allowed"
+        )
+    fields = {
+        "person": person,
+        "p256dh": _key(p256dh, 65, "p256dh"),
+        "auth": _key(auth, 16, "auth"),
+        "device": device[:200],
+    }
+    subscription, _created = PushSubscription.objects.update_or_create(
+        endpoint=endpoint, defaults=fields, create_defaults={**fields, "created_at": now}
+    )
+    return subscription
+
+
+@transaction.atomic
+def unsubscribe(person: Person, endpoint: str) -> bool:
+    deleted, _rows = PushSubscription.objects.filter(person=person, endpoint=endpoint).delete()
+    return bool(deleted)
+
+
+def on_sign_out(sender: object, request: HttpRequest, user: Person | None, **kwargs: Any) -> None:
+    """Nothing is pushed to a browser after its person signed out anywhere: a shared family
+    phone must not show the next person someone else's chats."""
+    if user is not None:
+        PushSubscription.objects.filter(person=user).delete()
+
+
+@transaction.atomic
+def save_settings(
+    person: Person, quiet_hours: bool, quiet_from: time, quiet_until: time
+) -> NotificationSettings:
+    found, _created = NotificationSettings.objects.update_or_create(
+        person=person,
+        defaults={"quiet_hours": quiet_hours, "quiet_from": quiet_from, "quiet_until": quiet_until},
+    )
+    return found
+
+
+@transaction.atomic
+def save_chat_settings(
+    person: Person,
+    conversation: Conversation,
+    *,
+    muted: bool,
+    muted_until: datetime | None,
+    replies_and_announcements_only: bool,
+    now: datetime,
+) -> ChatNotificationSettings:
+    """A person's own settings for a chat they may read."""
+    if not may_read(person, conversation, now):
+        raise PermissionDenied(_("Вы не участник этой беседы."))
+    if muted_until is not None and timezone.is_naive(muted_until):
+        raise ValidationError(_("Укажите время с часовым поясом."), "naive_time")
+    found, _created = ChatNotificationSettings.objects.update_or_create(
+        person=person,
+        conversation=conversation,
+        defaults={
+            "muted": muted,
+            "muted_until": muted_until,
+            "replies_and_announcements_only": replies_and_announcements_only,
+        },
+    )
+    return found
+
+
+def send(pushes: list[Push], now: datetime) -> int:
+    """Encrypt and post each push (pywebpush); a subscription its push service calls gone
+    (404, 410) is deleted. The number delivered."""
+    delivered = []
+    gone = []
+    claims = {"sub": settings.PARTA_VAPID_SUBJECT}
+    for push in pushes:
+        subscription = push.subscription
+        info = {
+            "endpoint": subscription.endpoint,
+            "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+        }
+        try:
+            webpush(
+                info,
+                json.dumps(push.payload, ensure_ascii=False),
+                vapid_private_key=vapid.server_key(),
+                vapid_claims=dict(claims),
+                ttl=TTL_SECONDS,
+                timeout=settings.PARTA_PUSH_TIMEOUT,
+            )
+        except WebPushException as error:
+            status = error.response.status_code if error.response is not None else None
+            if status in GONE:
+                gone.append(subscription.pk)
+            else:
+                log.warning("push: %s answered %s", subscription.endpoint[:60], status)
+            continue
+        except OSError:
+            log.warning("push: %s unreachable", subscription.endpoint[:60], exc_info=True)
+            continue
+        delivered.append(subscription.pk)
+    with transaction.atomic():
+        if gone:
+            PushSubscription.objects.filter(pk__in=gone).delete()
+        if delivered:
+            PushSubscription.objects.filter(pk__in=delivered).update(last_success_at=now)
+    return len(delivered)

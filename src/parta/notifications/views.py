@@ -1,0 +1,92 @@
+"""The PWA shell's files (manifest, service worker, offline page) and the settings page."""
+
+import json
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import cache_control
+
+from parta.notifications import selectors, services
+from parta.web.auth import signed_in
+
+THEME = "#1f5f8b"
+
+
+def manifest(request: HttpRequest) -> JsonResponse:
+    data = {
+        "name": _("Парта"),
+        "short_name": _("Парта"),
+        "start_url": "/messages/",
+        "scope": "/",
+        "display": "standalone",
+        "theme_color": THEME,
+        "background_color": "#ffffff",
+        "lang": "ru",
+        "icons": [
+            {
+                "src": static(f"notifications/icon-{size}.png"),
+                "sizes": f"{size}x{size}",
+                "type": "image/png",
+            }
+            for size in (192, 512)
+        ],
+    }
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/manifest+json"
+    return response
+
+
+# Served from the root, not /static/, so that its scope is the whole site; never cached
+# by the browser's HTTP cache, so a new version is picked up at the next visit.
+@cache_control(no_cache=True)
+def service_worker(request: HttpRequest) -> HttpResponse:
+    shell = [
+        "/offline/",
+        static("web/parta.css"),
+        static("realtime/events.js"),
+        static("notifications/push.js"),
+        static("notifications/icon-192.png"),
+    ]
+    return render(
+        request,
+        "notifications/sw.js",
+        {"shell": json.dumps(shell), "version": "1"},
+        content_type="text/javascript",
+    )
+
+
+def offline(request: HttpRequest) -> HttpResponse:
+    return render(request, "notifications/offline.html")
+
+
+class SettingsForm(forms.Form):
+    quiet_hours = forms.BooleanField(label=gettext_lazy("Тихие часы"), required=False)
+    quiet_from = forms.TimeField(label=gettext_lazy("С"))
+    quiet_until = forms.TimeField(label=gettext_lazy("До"))
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    person = signed_in(request)
+    current = selectors.notification_settings(person)
+    if request.method == "POST":
+        form = SettingsForm(request.POST)
+        if form.is_valid():
+            services.save_settings(person, **form.cleaned_data)
+            return redirect("notifications:settings")
+    else:
+        form = SettingsForm(
+            initial={
+                "quiet_hours": current.quiet_hours,
+                "quiet_from": current.quiet_from,
+                "quiet_until": current.quiet_until,
+            }
+        )
+    chats = selectors.muted_chats(person, timezone.now())
+    return render(request, "notifications/settings.html", {"form": form, "chats": chats})
