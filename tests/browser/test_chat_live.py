@@ -104,16 +104,19 @@ def test_a_live_message_keeps_its_line_breaks_as_the_reloaded_page_shows_them(
             question.get_by_role("button", name="Ответить").click()
             expect(writer.locator(".replying")).to_contain_text("Смирнова Елена Викторовна")
             writer.fill("#text", text if name == "photo.png" else "И план")
-            writer.set_input_files("#composer input[type=file]", files=[
-                {"name": name, "mimeType": mime, "buffer": content}
-            ])
+            writer.set_input_files(
+                "#composer input[type=file]",
+                files=[{"name": name, "mimeType": mime, "buffer": content}],
+            )
             expect(writer.locator(".chosen")).to_contain_text(name)
             writer.click("#composer button[type=submit]")
             expect(writer.locator(".replying")).to_be_hidden(timeout=15_000)
         live = {}
         for person, page in pages.items():
             expect(page.locator(".msg .file .name")).to_have_text("plan.docx", timeout=15_000)
-            body = page.locator(".msg", has=page.locator("p.text", has_text="Педсовет")).locator(".text")
+            body = page.locator(".msg", has=page.locator("p.text", has_text="Педсовет")).locator(
+                ".text"
+            )
             expect(body).to_contain_text("Отчёт по 5А", timeout=15_000)
             live[person] = page.locator(".msg").evaluate_all("(all) => all.map((m) => m.outerHTML)")
         assert "/messages/" in reader.url  # drawn live, never reloaded
@@ -134,6 +137,9 @@ def test_a_live_message_keeps_its_line_breaks_as_the_reloaded_page_shows_them(
         assert actions == ["Ответить", "Копировать", "Закрепить", "Удалить"]
         mine = writer.locator(".msg", has=writer.locator("p.text", has_text="Педсовет"))
         assert mine.locator(".actions button").all_text_contents() == [
-            "Ответить", "Копировать", "Изменить", "Удалить"
+            "Ответить",
+            "Копировать",
+            "Изменить",
+            "Удалить",
         ]
     assert Message.objects.get(author=colleague, text=text).reply_to is not None
