@@ -11,6 +11,7 @@ from parta.messaging.models import Conversation, Message
 from parta.messaging.services import create_conversation, send_message
 from tests.browser.conftest import signed_in_page
 from tests.factories import make_member
+from tests.messaging.files import docx_bytes, image_bytes
 from tests.realtime.servers import server_env, uvicorn_servers
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -85,22 +86,60 @@ def test_a_live_message_keeps_its_line_breaks_as_the_reloaded_page_shows_them(
     chat = create_conversation(
         teacher, school, title="Методическое объединение", members=[colleague]
     )
+    send_message(teacher, chat, "Коллеги, что у нас на неделе?\nПишите & <b>не стесняйтесь</b>")
     text = "План на неделю:\n1. Педсовет\n\n2. Отчёт по 5А"
+    files = {
+        "photo.png": ("image/png", image_bytes()),
+        "plan.docx": (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            docx_bytes(),
+        ),
+    }
     with chat_pages(chat, [teacher, colleague], tmp_path) as pages:
         # No wait for the sockets: one that opens later resumes from the page's number.
         writer, reader = pages[colleague.pk], pages[teacher.pk]
-        writer.fill("#text", text)
-        writer.click("#composer button[type=submit]")
+        for name, (mime, content) in files.items():
+            question = writer.locator(".msg", has=writer.locator("p.text", has_text="что у нас"))
+            question.locator("summary").click()
+            question.get_by_role("button", name="Ответить").click()
+            expect(writer.locator(".replying")).to_contain_text("Смирнова Елена Викторовна")
+            writer.fill("#text", text if name == "photo.png" else "И план")
+            writer.set_input_files(
+                "#composer input[type=file]",
+                files=[{"name": name, "mimeType": mime, "buffer": content}],
+            )
+            expect(writer.locator(".chosen")).to_contain_text(name)
+            writer.click("#composer button[type=submit]")
+            expect(writer.locator(".replying")).to_be_hidden(timeout=15_000)
         live = {}
         for person, page in pages.items():
-            body = page.locator(".msg", has_text="Педсовет").locator(".text")
+            expect(page.locator(".msg .file .name")).to_have_text("plan.docx", timeout=15_000)
+            body = page.locator(".msg", has=page.locator("p.text", has_text="Педсовет")).locator(
+                ".text"
+            )
             expect(body).to_contain_text("Отчёт по 5А", timeout=15_000)
-            live[person] = body.inner_html()
+            live[person] = page.locator(".msg").evaluate_all("(all) => all.map((m) => m.outerHTML)")
         assert "/messages/" in reader.url  # drawn live, never reloaded
         for person, page in pages.items():
             page.reload()
-            body = page.locator(".msg", has_text="Педсовет").locator(".text")
-            expect(body).to_be_visible()
-            assert body.inner_html() == live[person]
-        assert live[teacher.pk] == "План на неделю:<br>1. Педсовет<br><br>2. Отчёт по 5А"
-    assert Message.objects.get(author=colleague).text == text
+            expect(page.locator("#messages[data-ready]")).to_be_attached()
+            drawn = page.locator(".msg").evaluate_all("(all) => all.map((m) => m.outerHTML)")
+            # The whole message as the server draws it: quote, files, menu and all.
+            assert drawn == live[person]
+        body = reader.locator(".msg", has=reader.locator("p.text", has_text="Педсовет"))
+        assert body.locator(".text").inner_html() == (
+            "План на неделю:<br>1. Педсовет<br><br>2. Отчёт по 5А"
+        )
+        assert body.locator("blockquote").inner_text().startswith("Смирнова Елена Викторовна: ")
+        assert body.locator("img[alt='photo.png']").count() == 1
+        # The chat's owner moderates a colleague's message but may not edit it.
+        actions = body.locator(".actions button").all_text_contents()
+        assert actions == ["Ответить", "Копировать", "Закрепить", "Удалить"]
+        mine = writer.locator(".msg", has=writer.locator("p.text", has_text="Педсовет"))
+        assert mine.locator(".actions button").all_text_contents() == [
+            "Ответить",
+            "Копировать",
+            "Изменить",
+            "Удалить",
+        ]
+    assert Message.objects.get(author=colleague, text=text).reply_to is not None

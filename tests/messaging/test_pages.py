@@ -162,3 +162,23 @@ def test_first_load_of_a_busy_chat_page_is_under_150_kb(s, chat):
     total = sum(sizes.values())
     print(f"first load of a chat page with 50 shown messages: {total} bytes {sizes}")
     assert total < FIRST_LOAD_LIMIT
+
+
+def test_a_chat_opens_with_a_divider_above_the_first_unread_message(s, chat):
+    first = send_message(s.teacher, chat, "прочитано")
+    student = client_for(s.students[0])
+    assert (
+        f'Новые сообщения</li><li id="m{first.pk}"'
+        in student.get(f"/messages/{chat.pk}/").content.decode()
+    )
+    assert 'id="unread"' not in student.get(f"/messages/{chat.pk}/").content.decode()
+    send_message(s.students[0], chat, "своё не в счёт")
+    news = send_message(s.teacher, chat, "новое")
+    html = student.get(f"/messages/{chat.pk}/").content.decode()
+    assert re.search(
+        rf'<li id="unread" class="divider" role="separator">Новые сообщения</li>'
+        rf'<li id="m{news.pk}"',
+        html,
+    )
+    # Opened once, it is read: the next visit has no divider.
+    assert 'id="unread"' not in student.get(f"/messages/{chat.pk}/").content.decode()

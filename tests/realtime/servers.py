@@ -14,6 +14,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+import parta
+
 
 def database_url() -> str:
     """The live test database, as a DATABASE_URL another process can open."""
@@ -36,6 +38,11 @@ def server_env(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": database_url(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DEBUG": "",
+        # The servers run the code under test, not whatever src the venv's .pth names
+        # (a worktree shares its venv with the main checkout).
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(parta.__file__).parents[1]), os.environ.get("PYTHONPATH")])
+        ),
         **overrides,
     }
 

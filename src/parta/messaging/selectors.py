@@ -16,6 +16,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 
 from parta.accounts.models import Person, Role, RoleGrant
 from parta.accounts.selectors import STAFF_ROLES, grants_held_at
@@ -298,7 +299,8 @@ def message_data(message: Message, attachments: list[Attachment] | None = None) 
             else {
                 "id": reply.pk,
                 "author": reply.author.full_name,
-                "text": "" if reply.deleted_at else reply.text[:140],
+                # As _quote.html's truncatechars, so live and drawn quotes agree.
+                "text": "" if reply.deleted_at else Truncator(reply.text).chars(140),
             }
         ),
         "attachments": []

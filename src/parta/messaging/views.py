@@ -5,6 +5,7 @@ through the JSON API and renders events as they arrive.
 """
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -16,7 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from parta.accounts.models import Person
@@ -96,10 +97,15 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     page = selectors.messages_in(
         conversation, before=int(before) if before and before.isdigit() else None, limit=PAGE_SIZE
     )
-    if page and not before:
-        services.mark_read(person, conversation, page[-1].pk)
     now = timezone.now()
     member = selectors.membership(person, conversation)
+    # The «Новые сообщения» divider goes above the first message others wrote since the last visit.
+    read_up_to = member.read_up_to if member is not None else 0
+    first_unread = next(
+        (m.pk for m in page if m.pk > read_up_to and m.author_id != person.pk), None
+    )
+    if page and not before:
+        services.mark_read(person, conversation, page[-1].pk)
     members = list(
         ConversationMember.objects.filter(conversation=conversation, left_at__isnull=True)
         .select_related("person")
@@ -121,6 +127,7 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "conversation": conversation,
             "page": page,
             "older": page[0].pk if len(page) == PAGE_SIZE else None,
+            "first_unread": first_unread,
             "pinned": selectors.pinned_in(conversation),
             "members": members,
             "me": member,
@@ -130,18 +137,35 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "direct": direct,
             "reachable": reachable,
             "chat_strings": _chat_strings(),
+            "prototypes": _prototypes(person, now),
             # Live events resume from the last one that existed when this page was drawn.
             "events_after": last_seq(person),
         },
     )
 
 
-def _chat_strings() -> dict[str, str]:
+def _prototypes(person: Person, now: datetime) -> dict[str, Message | Attachment]:
+    """Unsaved, blank messages and files that _message.html draws into the page's <template>
+    with this person's buttons; chat.js fills clones of them for live messages."""
+    nobody = Person()
+    return {
+        "mine": Message(author=person, text="", written_at=now),
+        "theirs": Message(author=nobody, text="", written_at=now),
+        "deleted": Message(author=nobody, text="", written_at=now, deleted_at=now),
+        "service": Message(author=nobody, text="", written_at=now, is_service=True),
+        "quote": Message(author=nobody, text=""),
+        "image": Attachment(original_name="", size=0, preview="preview"),
+        "file": Attachment(original_name="", size=0),
+    }
+
+
+def _chat_strings() -> dict[str, Any]:
     """The words chat.js shows, in the page's language."""
     return {
         "edited": _("изменено"),
         "pinned": _("закреплено"),
         "deleted": _("Сообщение удалено"),
+        "reply_deleted": _("сообщение удалено"),
         "joined": _("присоединяется к беседе"),
         "left": _("покидает беседу"),
         "call_started": _("начинает звонок"),
@@ -155,6 +179,15 @@ def _chat_strings() -> dict[str, str]:
         "sending": _("Отправляется…"),
         "retrying": _("Нет связи, пробуем ещё раз…"),
         "removed": _("Вы больше не участник этой беседы."),
+        "copied": _("Скопировано"),
+        "save": _("Сохранить"),
+        "cancel": _("Отмена"),
+        # Django's own words for filesizeformat, so a live file's size reads as the page's.
+        "size_units": {"KB": _("%s KB"), "MB": _("%s MB"), "GB": _("%s GB")},
+        "size_bytes": {
+            form: ngettext("%(size)d byte", "%(size)d bytes", count)
+            for form, count in (("one", 1), ("few", 2), ("many", 5), ("other", 5))
+        },
     }
 
 

@@ -13,15 +13,17 @@ if (list) {
 function start(list) {
   const conversationId = Number(list.dataset.conversation);
   const me = Number(list.dataset.me);
-  const mayModerate = list.dataset.mayModerate === "1";
-  const direct = list.dataset.direct === "1";
   const words = JSON.parse(document.getElementById("chat-strings").textContent);
   const composer = document.getElementById("composer");
   const status = composer && composer.querySelector(".status");
   const api = "/api/messaging";
-  const clock = new Intl.DateTimeFormat(document.documentElement.lang, {
-    timeZone: list.dataset.zone, day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit",
+  const lang = document.documentElement.lang;
+  // The parts of Django's "d.m H:i" in the school's zone, as _message.html prints them.
+  const clock = new Intl.DateTimeFormat("en-GB", {
+    timeZone: list.dataset.zone, day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
+  const decimal = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
+  const plural = new Intl.PluralRules(lang);
 
   const csrf = () => document.querySelector("[name=csrfmiddlewaretoken]").value;
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/-/g, "");
@@ -53,44 +55,71 @@ function start(list) {
 
   function say(text) { if (status) status.textContent = text || ""; }
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v);
-    node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-    return node;
+  function stamp(iso) {
+    const p = Object.fromEntries(clock.formatToParts(new Date(iso)).map(({ type, value }) => [type, value]));
+    return `${p.day}.${p.month} ${p.hour}:${p.minute}`;
+  }
+
+  // Django's filesizeformat, in its own words (a no-break space, one decimal).
+  function size(bytes) {
+    const units = [["GB", 1024 ** 3], ["MB", 1024 ** 2], ["KB", 1024]];
+    const [unit, scale] = units.find(([, s]) => bytes >= s) || [];
+    const label = unit
+      ? words.size_units[unit].replace("%s", decimal.format(Math.round((bytes / scale) * 10) / 10))
+      : words.size_bytes[plural.select(bytes)].replace("%(size)d", String(bytes));
+    return label.replace(/ /g, "\u00a0");
   }
 
   // As the page's linebreaksbr: each line break a <br>.
   function lines(text) {
-    return text.replace(/\r\n?/g, "\n").split("\n").flatMap((line, i) => (i ? [el("br"), line] : [line]));
+    return text.replace(/\r\n?/g, "\n").split("\n").flatMap((line, i) => (i ? [document.createElement("br"), line] : [line]));
   }
 
-  function button(action, label) { return el("button", { type: "button", class: "link", "data-action": action }, label); }
+  // conversation.html's <template>, in its order: blank messages and files drawn by _message.html.
+  const [mineProto, theirsProto, deletedProto, serviceProto, quoteProto, imageProto, fileProto] =
+    document.getElementById("message-prototypes").content.children;
+  const fill = (node, selector, text) => { node.querySelector(selector).textContent = text; };
 
   function render(m) {
     const mine = m.author.id === me;
-    const li = el("li", { id: "m" + m.id, "data-id": m.id, class: "msg" + (m.is_service ? " service" : "") + (mine ? " mine" : "") });
-    if (m.is_service) {
-      li.append(el("small", {}, m.author.name + " " + (words[m.service_kind] || m.text)));
-      return li;
+    const proto = m.is_service ? serviceProto : m.deleted ? deletedProto : mine ? mineProto : theirsProto;
+    const li = proto.cloneNode(true);
+    li.id = "m" + m.id;
+    li.dataset.id = m.id;
+    li.classList.toggle("mine", mine);
+    fill(li, ".author", m.author.name);
+    if (m.is_service) { fill(li, ".what", words[m.service_kind] || m.text); return li; }
+    const time = li.querySelector("time");
+    time.setAttribute("datetime", m.written_at);
+    time.textContent = stamp(m.written_at);
+    li.querySelector(".edited").hidden = !m.edited;
+    li.querySelector(".pinned-mark").hidden = !m.pinned;
+    if (m.reply_to) {
+      const quote = quoteProto.cloneNode(true);
+      fill(quote, ".author", m.reply_to.author);
+      fill(quote, ".quoted", m.reply_to.text || words.reply_deleted);
+      li.querySelector(".head").after(quote);
     }
-    const meta = [clock.format(new Date(m.written_at))];
-    if (m.edited) meta.push(words.edited);
-    if (m.pinned) meta.push(words.pinned);
-    li.append(el("b", {}, m.author.name), " ", el("small", {}, el("time", { datetime: m.written_at }, meta.join(" · "))));
-    if (m.reply_to) li.append(el("blockquote", {}, m.reply_to.author + ": " + (m.reply_to.text || words.deleted)));
-    if (m.deleted) { li.append(el("p", { class: "deleted" }, words.deleted)); return li; }
-    li.append(el("p", { class: "text" }, ...lines(m.text)));
+    if (m.deleted) return li;
+    li.querySelector(".text").append(...lines(m.text));
+    const files = li.querySelector(".files");
     for (const a of m.attachments) {
-      li.append(a.preview_url
-        ? el("a", { href: a.url }, el("img", { src: a.preview_url, alt: a.name, width: a.width, height: a.height, loading: "lazy" }))
-        : el("a", { class: "file", href: a.url }, a.name));
+      const link = (a.preview_url ? imageProto : fileProto).cloneNode(true);
+      link.setAttribute("href", a.url);
+      if (a.preview_url) {
+        const img = link.querySelector("img");
+        for (const [name, value] of [["src", a.preview_url], ["alt", a.name], ["width", a.width], ["height", a.height]]) img.setAttribute(name, value);
+      } else {
+        fill(link, ".name", a.name);
+        fill(link, "small", size(a.size));
+      }
+      files.append(link);
     }
-    const actions = el("div", { class: "actions" }, button("reply", words.reply));
-    if (mine) actions.append(button("edit", words.edit));
-    if (mine || mayModerate) actions.append(button("delete", words.delete));
-    if (mayModerate || direct) actions.append(button(m.pinned ? "unpin" : "pin", m.pinned ? words.unpin : words.pin));
-    li.append(actions);
+    for (const action of li.querySelectorAll("[formaction]")) {
+      action.setAttribute("formaction", action.getAttribute("formaction").replace(/\/0\/$/, `/${m.id}/`));
+    }
+    const pin = li.querySelector("[value=pin]");
+    if (pin && m.pinned) { pin.value = "unpin"; pin.textContent = words.unpin; }
     return li;
   }
 
@@ -125,36 +154,67 @@ function start(list) {
   });
   document.addEventListener("visibilitychange", markRead);
 
-  // Buttons drawn by the server for pages without JavaScript become API calls here.
-  for (const li of list.children) {
-    if (li.classList.contains("service") || li.querySelector(".deleted")) continue;
-    const actions = li.querySelector(".actions") || li.appendChild(el("div", { class: "actions" }));
-    actions.prepend(button("reply", words.reply));
-    if (li.classList.contains("mine")) actions.append(button("edit", words.edit));
-  }
-
-  list.addEventListener("submit", (event) => {
+  // The page's forms post without JavaScript; here their buttons become API calls.
+  document.getElementById("message-action").addEventListener("submit", (event) => {
     event.preventDefault();
-    const action = event.submitter && event.submitter.value;
-    act(action, event.target.closest("li"));
+    if (event.submitter) act(event.submitter.value, event.submitter.closest("li"));
   });
   list.addEventListener("click", (event) => {
     const target = event.target.closest("button[data-action]");
     if (target) act(target.dataset.action, target.closest("li"));
   });
 
+  // The text as typed: each <br> a line break.
+  const textOf = (li) => [...li.querySelector(".text").childNodes].map((n) => (n.nodeName === "BR" ? "\n" : n.textContent)).join("");
+
+  function replyTo(li) {
+    composer.elements.reply_to.value = li ? li.dataset.id : "";
+    const note = composer.querySelector(".replying");
+    note.hidden = !li;
+    if (li) note.firstElementChild.textContent = words.replying + " " + li.querySelector(".author").textContent;
+  }
+
+  // Inline edit: a textarea in place of the text until it is saved or cancelled.
+  function edit(li) {
+    if (li.querySelector(".editing")) return;
+    const body = li.querySelector(".text");
+    const form = document.createElement("form");
+    form.className = "editing";
+    const field = document.createElement("textarea");
+    field.name = "text";
+    field.value = textOf(li);
+    field.setAttribute("aria-label", words.edit);
+    field.rows = Math.min(8, field.value.split("\n").length + 1);
+    const save = document.createElement("button");
+    save.textContent = words.save;
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.textContent = words.cancel;
+    form.append(field, save, " ", cancel);
+    const close = () => { form.remove(); body.hidden = false; };
+    cancel.addEventListener("click", close);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try { upsert(await call("PATCH", `/messages/${li.dataset.id}`, { text: field.value })); } catch (refused) { say(refused.message); close(); }
+    });
+    body.hidden = true;
+    body.after(form);
+    field.focus();
+  }
+
   async function act(action, li) {
     const id = Number(li.dataset.id);
+    const menu = li.querySelector("details");
+    if (menu) menu.open = false;
     try {
       if (action === "reply") {
-        composer.elements.reply_to.value = id;
-        const note = composer.querySelector(".replying");
-        note.textContent = words.replying + " " + li.querySelector("b").textContent;
-        note.hidden = false;
+        replyTo(li);
         composer.elements.text.focus();
+      } else if (action === "copy") {
+        await navigator.clipboard.writeText(textOf(li));
+        say(words.copied);
       } else if (action === "edit") {
-        const text = prompt(words.edit, li.querySelector(".text").textContent);
-        if (text !== null) upsert(await call("PATCH", `/messages/${id}`, { text }));
+        edit(li);
       } else if (action === "delete") {
         if (confirm(words.confirm_delete)) upsert(await call("DELETE", `/messages/${id}`));
       } else if (action === "pin" || action === "unpin") {
@@ -163,40 +223,82 @@ function start(list) {
     } catch (refused) { say(refused.message); }
   }
 
-  if (!composer) return;
-  let sending = false;
-  composer.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (sending) return;
-    const form = composer.elements;
-    const text = form.text.value;
-    const file = form.file.files[0];
-    if (!text.trim() && !file) return;
-    sending = true;
-    say(words.sending);
-    try {
-      const attachment_ids = [];
-      if (file) {
-        const upload = new FormData();
-        upload.append("file", file);
-        attachment_ids.push((await call("POST", `/conversations/${conversationId}/attachments`, upload, { retry: true })).id);
-      }
-      const body = { text, idempotency_key: form.idempotency_key.value, reply_to: Number(form.reply_to.value) || null, attachment_ids };
-      // Shown only once the server has committed it (the answer) or announced it (the event).
-      upsert(await call("POST", `/conversations/${conversationId}/messages`, body, { retry: true }));
-      composer.reset();
-      form.reply_to.value = "";
-      composer.querySelector(".replying").hidden = true;
-      form.idempotency_key.value = newKey();
-      say("");
-    } catch (refused) {
-      say(refused.message);
-    } finally {
-      sending = false;
-    }
-  });
-  composer.elements.text.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) composer.requestSubmit();
-  });
+  // Older messages load as their link scrolls into view; the view stays on what was read.
+  const older = document.getElementById("older");
+  if (older) {
+    let loading = false;
+    const loadOlder = async () => {
+      if (loading || !older.isConnected) return;
+      loading = true;
+      try {
+        const page = await call("GET", `/conversations/${conversationId}/messages?before=${older.dataset.before}&limit=50`);
+        const height = document.documentElement.scrollHeight;
+        const first = list.firstElementChild;
+        for (const m of page) list.insertBefore(render(m), first);
+        window.scrollBy(0, document.documentElement.scrollHeight - height);
+        if (page.length < 50) older.parentElement.remove();
+        else { older.dataset.before = page[0].id; older.href = `?before=${page[0].id}`; }
+      } catch (refused) { say(refused.message); }
+      loading = false;
+    };
+    new IntersectionObserver((seen) => { if (seen.some((e) => e.isIntersecting)) loadOlder(); }).observe(older);
+  }
+
+  // Open at the first unread message, or else at the newest.
+  const landing = document.getElementById("unread") || list.lastElementChild;
+  if (landing) landing.scrollIntoView({ block: landing.id === "unread" ? "start" : "end" });
+
+  if (composer) startComposer();
   markRead();
+  list.dataset.ready = "1";
+
+  function startComposer() {
+    let sending = false;
+    const form = composer.elements;
+    const chosen = composer.querySelector(".chosen");
+    const thumbnail = chosen.querySelector("img");
+    composer.querySelector(".cancel-reply").addEventListener("click", () => replyTo(null));
+    const showFile = () => {
+      const file = form.file.files[0];
+      chosen.hidden = !file;
+      URL.revokeObjectURL(thumbnail.src);
+      thumbnail.hidden = !(file && file.type.startsWith("image/"));
+      thumbnail.src = thumbnail.hidden ? "" : URL.createObjectURL(file);
+      if (file) { fill(chosen, ".name", file.name); fill(chosen, ".size", size(file.size)); }
+    };
+    form.file.addEventListener("change", showFile);
+    composer.querySelector(".cancel-file").addEventListener("click", () => { form.file.value = ""; showFile(); });
+    composer.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (sending) return;
+      const text = form.text.value;
+      const file = form.file.files[0];
+      if (!text.trim() && !file) return;
+      sending = true;
+      say(words.sending);
+      try {
+        const attachment_ids = [];
+        if (file) {
+          const upload = new FormData();
+          upload.append("file", file);
+          attachment_ids.push((await call("POST", `/conversations/${conversationId}/attachments`, upload, { retry: true })).id);
+        }
+        const body = { text, idempotency_key: form.idempotency_key.value, reply_to: Number(form.reply_to.value) || null, attachment_ids };
+        // Shown only once the server has committed it (the answer) or announced it (the event).
+        upsert(await call("POST", `/conversations/${conversationId}/messages`, body, { retry: true }));
+        composer.reset();
+        replyTo(null);
+        showFile();
+        form.idempotency_key.value = newKey();
+        say("");
+      } catch (refused) {
+        say(refused.message);
+      } finally {
+        sending = false;
+      }
+    });
+    form.text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) composer.requestSubmit();
+    });
+  }
 }
