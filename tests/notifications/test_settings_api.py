@@ -7,7 +7,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from parta.messaging.services import create_conversation, send_message
-from parta.notifications.models import ChatNotificationSettings
+from parta.notifications.models import ChatNotificationSettings, NotificationSettings
 from parta.notifications.services import subscribe
 from tests.factories import local, make_member
 from tests.messaging.test_send_queries import MAX_STATEMENTS
@@ -42,12 +42,25 @@ def test_quiet_hours_round_trip(school):
     client.force_login(teacher)
     assert client.get("/api/notifications/settings").json() == {
         "quiet_hours": True,
-        "quiet_from": "21:00:00",
-        "quiet_until": "07:00:00",
+        "quiet_from": "21:00",
+        "quiet_until": "07:00",
     }
     body = {"quiet_hours": True, "quiet_from": "22:00", "quiet_until": "06:00"}
     response = client.put("/api/notifications/settings", body, content_type="application/json")
-    assert response.json()["quiet_from"] == "22:00:00"
+    assert response.json() == body
+    assert (teacher.notification_settings.quiet_from.hour, response.status_code) == (22, 200)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("moment", ["22:00+03:00", "24:00", "7:00", "22:00:00.5", ""])
+def test_quiet_hours_are_a_wall_clock_time_or_a_422(school, moment):
+    teacher = make_member(school, "teacher")
+    client = Client()
+    client.force_login(teacher)
+    body = {"quiet_hours": True, "quiet_from": moment, "quiet_until": "06:00"}
+    response = client.put("/api/notifications/settings", body, content_type="application/json")
+    assert response.status_code == 422
+    assert not NotificationSettings.objects.filter(person=teacher).exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,6 +16,7 @@ from huey.contrib.djhuey import HUEY
 from parta.calls import jobs as calls_jobs  # noqa: F401
 from parta.messaging import jobs as messaging_jobs  # noqa: F401
 from parta.monitoring import jobs as monitoring_jobs
+from parta.notifications import jobs as notifications_jobs  # noqa: F401
 from parta.realtime import jobs as realtime_jobs  # noqa: F401
 
 # Locks that a run which died with its process may have left: cleared when a consumer starts.

@@ -42,10 +42,31 @@ class PublicKeyOut(Schema):
     public_key: str
 
 
+# A wall-clock time in the school's zone, "21:00": JSON Schema's "time" format demands an
+# offset (and SQLite stores no aware times), which a daily quiet hour does not have.
+LocalTime = Annotated[
+    str,
+    Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", examples=["21:00"]),
+]
+
+
 class SettingsIO(Schema):
     quiet_hours: bool
-    quiet_from: time
-    quiet_until: time
+    quiet_from: LocalTime
+    quiet_until: LocalTime
+
+    @staticmethod
+    def resolve_quiet_from(settings: object) -> str:
+        return _hours(settings, "quiet_from")
+
+    @staticmethod
+    def resolve_quiet_until(settings: object) -> str:
+        return _hours(settings, "quiet_until")
+
+
+def _hours(settings: object, name: str) -> str:
+    value = getattr(settings, name) if not isinstance(settings, dict) else settings[name]
+    return value.strftime("%H:%M") if isinstance(value, time) else str(value)
 
 
 class ChatSettingsIO(Schema):
@@ -60,12 +81,12 @@ def public_key(request: HttpRequest) -> dict[str, str]:
 
 
 @router.post("/push-subscriptions", response={201: SubscriptionOut}, summary="Подписаться")
-def subscribe(request: HttpRequest, body: SubscriptionIn) -> Status:
+def subscribe(request: HttpRequest, payload: SubscriptionIn) -> Status:
     subscription = services.subscribe(
         signed_in_person(request),
-        body.endpoint,
-        body.keys.p256dh,
-        body.keys.auth,
+        payload.endpoint,
+        payload.keys.p256dh,
+        payload.keys.auth,
         request.headers.get("User-Agent", ""),
         timezone.now(),
     )
@@ -73,8 +94,8 @@ def subscribe(request: HttpRequest, body: SubscriptionIn) -> Status:
 
 
 @router.delete("/push-subscriptions", response={204: None}, summary="Отписаться")
-def unsubscribe(request: HttpRequest, body: Unsubscribe) -> Status:
-    services.unsubscribe(signed_in_person(request), body.endpoint)
+def unsubscribe(request: HttpRequest, payload: Unsubscribe) -> Status:
+    services.unsubscribe(signed_in_person(request), payload.endpoint)
     return Status(204, None)
 
 
@@ -84,22 +105,25 @@ def get_settings(request: HttpRequest) -> object:
 
 
 @router.put("/settings", response=SettingsIO, summary="Изменить тихие часы")
-def put_settings(request: HttpRequest, body: SettingsIO) -> object:
+def put_settings(request: HttpRequest, payload: SettingsIO) -> object:
     return services.save_settings(
-        signed_in_person(request), body.quiet_hours, body.quiet_from, body.quiet_until
+        signed_in_person(request),
+        payload.quiet_hours,
+        time.fromisoformat(payload.quiet_from),
+        time.fromisoformat(payload.quiet_until),
     )
 
 
 @router.put(
     "/conversations/{conversation_id}", response=ChatSettingsIO, summary="Уведомления беседы"
 )
-def put_chat_settings(request: HttpRequest, conversation_id: Id, body: ChatSettingsIO) -> object:
+def put_chat_settings(request: HttpRequest, conversation_id: Id, payload: ChatSettingsIO) -> object:
     conversation = get_object_or_404(Conversation, pk=conversation_id, deleted_at__isnull=True)
     return services.save_chat_settings(
         signed_in_person(request),
         conversation,
-        muted=body.muted,
-        muted_until=body.muted_until,
-        replies_and_announcements_only=body.replies_and_announcements_only,
+        muted=payload.muted,
+        muted_until=payload.muted_until,
+        replies_and_announcements_only=payload.replies_and_announcements_only,
         now=timezone.now(),
     )
