@@ -7,10 +7,30 @@ from zoneinfo import ZoneInfo
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 register = template.Library()
+
+TODAY = _("сегодня %(time)s")
+YESTERDAY = _("вчера %(time)s")
+THIS_YEAR = _("%(day)s %(month)s")
+OTHER_YEAR = _("%(day)s %(month)s %(year)s")
+# Literal calls, so makemessages finds them.
+MONTHS = [
+    pgettext_lazy("month, short", "янв."),
+    pgettext_lazy("month, short", "февр."),
+    pgettext_lazy("month, short", "мар."),
+    pgettext_lazy("month, short", "апр."),
+    pgettext_lazy("month, short", "мая"),
+    pgettext_lazy("month, short", "июн."),
+    pgettext_lazy("month, short", "июл."),
+    pgettext_lazy("month, short", "авг."),
+    pgettext_lazy("month, short", "сент."),
+    pgettext_lazy("month, short", "окт."),
+    pgettext_lazy("month, short", "нояб."),
+    pgettext_lazy("month, short", "дек."),
+]
 
 
 def _zone(zone: tzinfo | str) -> tzinfo:
@@ -20,32 +40,27 @@ def _zone(zone: tzinfo | str) -> tzinfo:
 def moment_words() -> dict[str, str | list[str]]:
     """The words of a moment, in the active language; the page hands them to chat.js."""
     return {
-        "today": _("сегодня %(time)s"),
-        "yesterday": _("вчера %(time)s"),
-        "this_year": _("%(day)s %(month)s"),
-        "other_year": _("%(day)s %(month)s %(year)s"),
-        "months": [
-            pgettext("month, short", name)
-            for name in (
-                "янв.", "февр.", "мар.", "апр.", "мая", "июн.",
-                "июл.", "авг.", "сент.", "окт.", "нояб.", "дек.",
-            )
-        ],
-    }  # fmt: skip
+        "today": str(TODAY),
+        "yesterday": str(YESTERDAY),
+        "this_year": str(THIS_YEAR),
+        "other_year": str(OTHER_YEAR),
+        "months": [str(month) for month in MONTHS],
+    }
 
 
 def moment_text(value: datetime, zone: tzinfo | str, now: datetime | None = None) -> str:
     """`value` as read in `zone`; «today» and «yesterday» are relative to `now` there."""
     local = timezone.localtime(value, _zone(zone))
-    today = today_in(zone, now)
-    words = moment_words()
+    day, today = local.date(), today_in(zone, now)
     clock = local.strftime("%H:%M")
-    if local.date() == today:
-        return str(words["today"]) % {"time": clock}
-    if local.date() == today - timedelta(days=1):
-        return str(words["yesterday"]) % {"time": clock}
-    parts = {"day": str(local.day), "month": words["months"][local.month - 1], "year": str(local.year)}
-    return str(words["this_year" if local.year == today.year else "other_year"]) % parts
+    if day == today:
+        return str(TODAY) % {"time": clock}
+    if day == today - timedelta(days=1):
+        return str(YESTERDAY) % {"time": clock}
+    parts = {"day": str(day.day), "month": str(MONTHS[day.month - 1]), "year": str(day.year)}
+    if day.year == today.year:
+        return str(THIS_YEAR) % parts
+    return str(OTHER_YEAR) % parts
 
 
 @register.simple_tag
