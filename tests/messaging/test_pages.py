@@ -4,12 +4,13 @@ a new chat; and the weight of a chat page's first load on a slow link."""
 import gzip
 import posixpath
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from parta.messaging.models import Conversation, Message
 from parta.messaging.services import create_conversation, send_message
@@ -182,3 +183,21 @@ def test_a_chat_opens_with_a_divider_above_the_first_unread_message(s, chat):
     )
     # Opened once, it is read: the next visit has no divider.
     assert 'id="unread"' not in student.get(f"/messages/{chat.pk}/").content.decode()
+
+
+def test_the_list_and_the_chat_show_one_local_time(s, chat, monkeypatch):
+    # 18:30 UTC on 9 March is 01:30 on 10 March in Krasnoyarsk: «сегодня» there, «вчера» in UTC.
+    message = send_message(s.teacher, chat, "Доброе утро")
+    Message.objects.filter(pk=message.pk).update(
+        written_at=datetime(2031, 3, 9, 18, 30, tzinfo=UTC)
+    )
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2031, 3, 10, 5, 0, tzinfo=UTC))
+    student = client_for(s.students[0])
+    listed = student.get("/messages/").content.decode()
+    opened = student.get(f"/messages/{chat.pk}/").content.decode()
+    stamp = re.compile(
+        r'<time datetime="2031-03-09T18:30:00\+00:00" title="10.03.2031 01:30">([^<]*)</time>'
+    )
+    assert stamp.findall(listed) == ["сегодня 01:30"]
+    assert stamp.findall(opened) == ["сегодня 01:30"]
+    assert 'data-zone="Asia/Krasnoyarsk" data-today="2031-03-10"' in opened

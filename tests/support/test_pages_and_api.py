@@ -1,8 +1,11 @@
 """The «Помощь» pages, the desk's pages, and the JSON API, with their refusals."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from parta.accounts.models import AuditEntry, Role, RoleGrant
 from parta.support import services
@@ -162,6 +165,20 @@ def test_desk_lists_the_queue_for_operators_only(s):
     assert reverse("support:request", args=[change.pk]) in page.content.decode()
     for person in (s.head, s.teacher):
         assert client_for(person).get(reverse("support:desk")).status_code == 403
+
+
+def test_the_desk_and_the_request_show_the_school_s_local_time(s, monkeypatch):
+    # 18:30 UTC on 9 March is 01:30 on 10 March in the school's Krasnoyarsk.
+    change = filed(s)
+    AdminChangeRequest.objects.filter(pk=change.pk).update(
+        filed_at=datetime(2031, 3, 9, 18, 30, tzinfo=UTC)
+    )
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2031, 3, 12, 5, 0, tzinfo=UTC))
+    operator = client_for(s.operator)
+    desk = operator.get(reverse("support:desk")).content.decode()
+    detail = operator.get(reverse("support:request", args=[change.pk])).content.decode()
+    assert '<small title="10.03.2031 01:30">' in desk and ", 10 мар.</small>" in desk
+    assert 'title="10.03.2031 01:30">10 мар.</time>' in detail
 
 
 def test_operator_takes_and_approves_through_the_pages(s):

@@ -214,7 +214,8 @@ def conversations_of(person: Person) -> QuerySet[ConversationMember]:
         )
         # The conversations of a school the person has left are gone from the list too.
         .filter(_still_in_organization(timezone.now()))
-        .select_related("conversation__organization")
+        # The region gives each row its school's zone for the time shown.
+        .select_related("conversation__organization__district__region")
         .annotate(
             unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0),
             last_message_at=Subquery(last_at),

@@ -27,6 +27,7 @@ from parta.messaging.models import Attachment, Conversation, ConversationMember,
 from parta.realtime.selectors import last_seq
 from parta.structure.models import Organization, SchoolClass
 from parta.web.auth import signed_in
+from parta.web.templatetags.moments import moment_words
 
 PAGE_SIZE = 50
 
@@ -182,6 +183,7 @@ def _chat_strings() -> dict[str, Any]:
         "copied": _("Скопировано"),
         "save": _("Сохранить"),
         "cancel": _("Отмена"),
+        "moments": moment_words(),
         # Django's own words for filesizeformat, so a live file's size reads as the page's.
         "size_units": {"KB": _("%s KB"), "MB": _("%s MB"), "GB": _("%s GB")},
         "size_bytes": {

@@ -65,7 +65,7 @@ def requests_seen_by(person: Person, when: datetime) -> QuerySet[AdminChangeRequ
     ]
     return (
         AdminChangeRequest.objects.filter(Q(filed_by=person) | Q(organization_id__in=administered))
-        .select_related("organization", "filed_by", "decided_by")
+        .select_related("organization__district__region", "filed_by", "decided_by")
         .order_by("-filed_at", "-id")
     )
 
@@ -87,7 +87,7 @@ def queue() -> QuerySet[AdminChangeRequest]:
     """Open requests, oldest first: the support desk's work."""
     return (
         AdminChangeRequest.objects.filter(status__in=AdminChangeRequest.OPEN)
-        .select_related("organization__district", "filed_by", "taken_by")
+        .select_related("organization__district__region", "filed_by", "taken_by")
         .order_by("filed_at", "id")
     )
 
@@ -95,7 +95,7 @@ def queue() -> QuerySet[AdminChangeRequest]:
 def recently_decided(limit: int = 50) -> QuerySet[AdminChangeRequest]:
     return (
         AdminChangeRequest.objects.exclude(status__in=AdminChangeRequest.OPEN)
-        .select_related("organization", "filed_by", "decided_by")
+        .select_related("organization__district__region", "filed_by", "decided_by")
         .order_by("-decided_at", "-id")[:limit]
     )
 

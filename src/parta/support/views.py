@@ -80,7 +80,7 @@ def file_request(request: HttpRequest, organization_id: int) -> HttpResponse:
 def _visible_request(request: HttpRequest, pk: int) -> AdminChangeRequest:
     change = get_object_or_404(
         AdminChangeRequest.objects.select_related(
-            "organization__district", "filed_by", "taken_by", "decided_by"
+            "organization__district__region", "filed_by", "taken_by", "decided_by"
         ),
         pk=pk,
     )

@@ -18,9 +18,10 @@ function start(list) {
   const status = composer && composer.querySelector(".status");
   const api = "/api/messaging";
   const lang = document.documentElement.lang;
-  // The parts of Django's "d.m H:i" in the school's zone, as _message.html prints them.
+  // A moment's parts in the school's zone, for the words of web/templatetags/moments.py.
   const clock = new Intl.DateTimeFormat("en-GB", {
-    timeZone: list.dataset.zone, day: "2-digit", month: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    timeZone: list.dataset.zone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
   const decimal = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
   const plural = new Intl.PluralRules(lang);
@@ -55,9 +56,20 @@ function start(list) {
 
   function say(text) { if (status) status.textContent = text || ""; }
 
+  // As the server's moment_text: «today» is the server's date in the school's zone (data-today),
+  // so a live message reads as it will after a reload.
+  const today = new Date(list.dataset.today + "T00:00:00Z");
+  const fillIn = (pattern, parts) => pattern.replace(/%\((\w+)\)s/g, (_, name) => parts[name]);
   function stamp(iso) {
     const p = Object.fromEntries(clock.formatToParts(new Date(iso)).map(({ type, value }) => [type, value]));
-    return `${p.day}.${p.month} ${p.hour}:${p.minute}`;
+    const time = `${p.hour}:${p.minute}`;
+    const days = Math.round((today - Date.UTC(Number(p.year), p.month - 1, Number(p.day))) / 86400000);
+    const w = words.moments;
+    const text = days === 0 ? fillIn(w.today, { time })
+      : days === 1 ? fillIn(w.yesterday, { time })
+      : fillIn(Number(p.year) === today.getUTCFullYear() ? w.this_year : w.other_year,
+        { day: String(Number(p.day)), month: w.months[p.month - 1], year: p.year });
+    return { text, title: `${p.day}.${p.month}.${p.year} ${time}` };
   }
 
   // Django's filesizeformat, in its own words (a no-break space, one decimal).
@@ -91,7 +103,9 @@ function start(list) {
     if (m.is_service) { fill(li, ".what", words[m.service_kind] || m.text); return li; }
     const time = li.querySelector("time");
     time.setAttribute("datetime", m.written_at);
-    time.textContent = stamp(m.written_at);
+    const { text, title } = stamp(m.written_at);
+    time.textContent = text;
+    time.title = title;
     li.querySelector(".edited").hidden = !m.edited;
     li.querySelector(".pinned-mark").hidden = !m.pinned;
     if (m.reply_to) {
