@@ -31,9 +31,9 @@ def may_create_group(roles: Iterable[str]) -> bool:
     return bool(set(roles) & STAFF_ROLES)
 
 
-def creates_groups_anywhere(memberships: dict[Organization, list[str]]) -> bool:
-    """Whether the person, with these `current_memberships`, may create a group chat somewhere."""
-    return any(may_create_group(roles) for roles in memberships.values())
+def group_chat_organizations(memberships: dict[Organization, list[str]]) -> list[Organization]:
+    """Where the person, with these `current_memberships`, may create group chats."""
+    return [org for org, roles in memberships.items() if may_create_group(roles)]
 
 
 def membership(person: Person, conversation: Conversation) -> ConversationMember | None:

@@ -6,7 +6,7 @@ from django.utils import timezone
 from parta.accounts.models import Person
 from parta.accounts.selectors import current_memberships
 from parta.invites.selectors import organizations_managed_by, requests_of
-from parta.messaging.selectors import creates_groups_anywhere
+from parta.messaging.selectors import group_chat_organizations
 from parta.monitoring.scopes import report_access_rights
 
 NOBODY = {
@@ -29,5 +29,5 @@ def navigation(request: HttpRequest) -> dict[str, bool]:
         "sees_indicators": report_access_rights(person, now, memberships).anything,
         "manages": bool(organizations_managed_by(person, now, memberships)),
         "has_own_requests": requests_of(person).exists(),
-        "creates_chats": creates_groups_anywhere(memberships),
+        "creates_chats": bool(group_chat_organizations(memberships)),
     }
