@@ -123,3 +123,21 @@ def test_an_anonymous_visitor_costs_no_query(django_assert_num_queries, db):
     request.user = AnonymousUser()
     with django_assert_num_queries(0):
         assert not any(navigation(request).values())
+
+
+@pytest.mark.parametrize("role", ["parent", "student"])
+def test_what_the_menu_hides_refuses_with_the_sites_403_page(client, school, role):
+    client.force_login(make_member(school, role))
+    for url in (MANAGE, NEW_CHAT):
+        response = client.get(url)
+        assert response.status_code == 403, url
+        assert "web/403.html" in [t.name for t in response.templates], url
+
+
+def test_the_new_chat_form_offers_only_the_schools_where_one_makes_group_chats(client, school):
+    teacher = make_member(school, "teacher")
+    own_childs_school = make_org(school.district, "МБОУ СОШ №99")
+    grant_role(teacher, own_childs_school, "parent", valid_from=local("2026-09-01 00:00"))
+    client.force_login(teacher)
+    form = client.get(NEW_CHAT).context["form"]
+    assert list(form.fields["organization"].queryset) == [school]
