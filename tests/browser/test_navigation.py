@@ -10,7 +10,7 @@ from tests.factories import local, make_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOWN_LINKS = ".site-header nav a:visible, .tab-bar a:visible"
+SHOWN_LINKS = ".site-header a:visible, .tab-bar a:visible"
 
 
 def _person(school, role):
