@@ -92,6 +92,8 @@ def test_the_tab_bar_marks_the_current_section(client, school):
     tab_bar = page[page.index('class="tab-bar"') :]
     assert f'<a href="{reverse("messaging:list")}" aria-current="page">' in tab_bar
     assert f'<a href="{MANAGE}">' in tab_bar
+    assert 'aria-label="Разделы"' in tab_bar
+    assert 'class="inline lang-switch" aria-label="Язык"' in page
 
 
 @pytest.mark.parametrize("schools", [1, 4])
