@@ -36,6 +36,7 @@ def test_school_dashboard_for_its_admin(client, example):
     html = response.content.decode()
     assert "<svg" in html and "≥ 3 сообщений" in html
     assert 'href="/monitoring/report.xlsx?week=2026-W47&amp;org=s1"' in html
+    assert f'href="/org/{example.s1.pk}/profile/"' in html
     assert [s.key for s in response.context["checklist"]][:3] == [
         "admin_signed_in",
         "profile_complete",
@@ -57,6 +58,9 @@ def test_a_plain_teacher_sees_the_school_numbers_but_not_colleagues_by_name(clie
     assert response.status_code == 200
     assert "teachers" not in response.context
     assert "Кузнецов" not in response.content.decode()
+    # The checklist's steps lead to the admin's pages: she sees them without the links.
+    assert response.context["checklist"]
+    assert 'href="/org/' not in response.content.decode()
 
 
 def test_district_dashboard_sorts_colours_and_drills_down(client, example):

@@ -628,7 +628,8 @@ PAGE_ROWS = [
     page("invites:request-start", "GET", SIGNED_IN),
     page("invites:request-new", "GET", SIGNED_IN, values=school),
     page("invites:my-requests", "GET", SIGNED_IN),
-    page("invites:manage", "GET", SIGNED_IN),
+    # Admins and class teachers; the menu hides it from everyone else.
+    page("invites:manage", "GET", "teacher admin admin_b authority"),
     page("invites:links", "GET", STAFF, values=school),
     page(
         "invites:link-create",
@@ -657,7 +658,8 @@ PAGE_ROWS = [
     ),
     page("invites:audit", "GET", "admin", values=school),
     page("messaging:list", "GET", SIGNED_IN),
-    page("messaging:new", "GET", SIGNED_IN),
+    # Staff of some organization; students, parents and the operator make no group chats.
+    page("messaging:new", "GET", "teacher admin teacher_b admin_b authority_other authority"),
     page(
         "messaging:letter",
         "GET",

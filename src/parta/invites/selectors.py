@@ -74,14 +74,26 @@ def links_visible_to(
     return links.filter(school_class_id__in=led, role__in=CLASS_TEACHER_ROLES)
 
 
-def organizations_managed_by(person: Person, when: datetime) -> list[tuple[Organization, bool]]:
-    """Organizations where the person is an admin (True) or leads a class (False)."""
-    leading = set(
-        SchoolClass.objects.filter(class_teacher=person).values_list("organization_id", flat=True)
-    )
+def organizations_managed_by(
+    person: Person,
+    when: datetime,
+    memberships: dict[Organization, list[str]] | None = None,
+) -> list[tuple[Organization, bool]]:
+    """Organizations where the person is an admin (True) or leads a class (False);
+    `memberships` are `current_memberships(person, when)` when the caller has read them."""
+    if memberships is None:
+        memberships = current_memberships(person, when)
+    # Only a teacher who is not also the admin there needs the classes read.
+    leading: set[int] = set()
+    if any(Role.TEACHER in roles and Role.ADMIN not in roles for roles in memberships.values()):
+        leading = set(
+            SchoolClass.objects.filter(class_teacher=person).values_list(
+                "organization_id", flat=True
+            )
+        )
     return [
         (organization, Role.ADMIN in roles)
-        for organization, roles in current_memberships(person, when).items()
+        for organization, roles in memberships.items()
         if Role.ADMIN in roles or (Role.TEACHER in roles and organization.pk in leading)
     ]
 

@@ -192,12 +192,12 @@ def join_accept(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def manage(request: HttpRequest) -> HttpResponse:
-    now = timezone.now()
-    return render(
-        request,
-        "invites/manage.html",
-        {"organizations": selectors.organizations_managed_by(signed_in(request), now)},
-    )
+    organizations = selectors.organizations_managed_by(signed_in(request), timezone.now())
+    if not organizations:
+        raise PermissionDenied(
+            _("Вы не администратор и не классный руководитель ни в одной организации.")
+        )
+    return render(request, "invites/manage.html", {"organizations": organizations})
 
 
 def _organization(organization_id: int) -> Organization:

@@ -1,5 +1,6 @@
 """Reads about conversations: who may do what at a moment, lists, unread counts, message data."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,18 @@ from django.utils.text import Truncator
 from parta.accounts.models import Person, Role, RoleGrant
 from parta.accounts.selectors import STAFF_ROLES, grants_held_at
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
+from parta.structure.models import Organization
+
+
+def may_create_group(roles: Iterable[str]) -> bool:
+    """Whether these roles at a school make group chats and channels: students and parents
+    write in the chats they are added to and in direct chats only."""
+    return bool(set(roles) & STAFF_ROLES)
+
+
+def group_chat_organizations(memberships: dict[Organization, list[str]]) -> list[Organization]:
+    """Where the person, with these `current_memberships`, may create group chats."""
+    return [org for org, roles in memberships.items() if may_create_group(roles)]
 
 
 def membership(person: Person, conversation: Conversation) -> ConversationMember | None:

@@ -30,11 +30,11 @@ from parta.messaging import events
 from parta.messaging.attachments import check_size, image_preview, sniff
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.messaging.selectors import (
-    STAFF_ROLES,
     Access,
     access_to,
     is_member,
     is_staff_only,
+    may_create_group,
     may_join,
     may_moderate,
     may_post,
@@ -76,8 +76,7 @@ def _check_creator(
     if kind == Conversation.Kind.CHANNEL:
         if not roles & {Role.ADMIN, Role.TEACHER}:
             raise PermissionDenied(_("Канал может создать администратор или учитель."))
-    elif not roles & STAFF_ROLES:
-        # Students and parents write in chats they are added to and in direct chats only.
+    elif not may_create_group(roles):
         raise PermissionDenied(
             _("Ученики и родители не создают групповые чаты; начните личную переписку.")
         )

@@ -307,7 +307,11 @@ def _default_title(what: str, school_class: SchoolClass | None) -> str:
 @login_required
 def conversation_new(request: HttpRequest) -> HttpResponse:
     person = signed_in(request)
-    organizations = list(current_memberships(person, timezone.now()))
+    organizations = selectors.group_chat_organizations(current_memberships(person, timezone.now()))
+    if not organizations:
+        raise PermissionDenied(
+            _("Ученики и родители не создают групповые чаты; начните личную переписку.")
+        )
     form = NewConversationForm(request.POST or None, organizations=organizations)
     if request.method == "POST" and form.is_valid():
         what = form.cleaned_data["what"]

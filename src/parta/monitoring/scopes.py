@@ -161,8 +161,11 @@ class ReportAccessRights:
             raise PermissionError(_("Этот отчёт вам недоступен."))
         return scope
 
-    def sees_teachers_of(self, organization: Organization) -> bool:
+    def administers(self, organization: Organization) -> bool:
         return organization.pk in self.admin_of_ids
+
+    def sees_teachers_of(self, organization: Organization) -> bool:
+        return self.administers(organization)
 
     def default_scope(self, kinds: tuple[str, ...] = DEFAULT_KINDS) -> Scope:
         if self.everything:

@@ -124,6 +124,8 @@ def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
     if scope.organization is not None:
         context["row"] = report.organizations[0]
         context["checklist"] = activation_checklist(scope.organization, now)
+        # Its steps lead to the admin's pages; other viewers see where the school stands.
+        context["checklist_links"] = rights.administers(scope.organization)
         if rights.sees_teachers_of(scope.organization):
             context["teachers"] = teacher_activity(scope.organization, report.week)
     else:

@@ -4,11 +4,30 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from parta.accounts.models import Person
+from parta.accounts.selectors import current_memberships
+from parta.invites.selectors import organizations_managed_by, requests_of
+from parta.messaging.selectors import group_chat_organizations
 from parta.monitoring.scopes import report_access_rights
+
+NOBODY = {
+    "sees_indicators": False,
+    "manages": False,
+    "has_own_requests": False,
+    "creates_chats": False,
+}
 
 
 def navigation(request: HttpRequest) -> dict[str, bool]:
+    """Which menu items and forms the person may use, by the same rules the pages refuse by;
+    the memberships are read once and shared by all of them."""
     person = getattr(request, "user", None)
     if not isinstance(person, Person) or not person.is_authenticated:
-        return {"sees_indicators": False}
-    return {"sees_indicators": report_access_rights(person, timezone.now()).anything}
+        return NOBODY
+    now = timezone.now()
+    memberships = current_memberships(person, now)
+    return {
+        "sees_indicators": report_access_rights(person, now, memberships).anything,
+        "manages": bool(organizations_managed_by(person, now, memberships)),
+        "has_own_requests": requests_of(person).exists(),
+        "creates_chats": bool(group_chat_organizations(memberships)),
+    }
