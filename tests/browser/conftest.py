@@ -6,6 +6,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from parta.messaging.models import Conversation
+from parta.messaging.services import create_conversation
+from tests.factories import make_member
 from tests.realtime.sockets import session_cookie
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -64,3 +67,18 @@ def signed_in_page(browser, server: str, person):
         [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(person), "url": server}]
     )
     return context.new_page()
+
+
+@pytest.fixture
+def staff_chat(school):
+    """Two teachers of the school and their staff chat: (teacher, colleague, chat)."""
+    teacher = make_member(school, "teacher", "Смирнова Елена Викторовна")
+    colleague = make_member(school, "teacher", "Кузнецов Денис Андреевич")
+    chat = create_conversation(
+        teacher,
+        school,
+        title="Методическое объединение",
+        purpose=Conversation.Purpose.STAFF,
+        members=[colleague],
+    )
+    return teacher, colleague, chat

@@ -44,17 +44,9 @@ def chat_pages(chat: Conversation, people: list, tmp_path: Path) -> Iterator[dic
             browser.close()
 
 
-def test_a_message_appears_live_on_an_open_chat_page(school, tmp_path, monkeypatch):
+def test_a_message_appears_live_on_an_open_chat_page(staff_chat, tmp_path, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    teacher = make_member(school, "teacher", "Смирнова Елена Викторовна")
-    colleague = make_member(school, "teacher", "Кузнецов Денис Андреевич")
-    chat = create_conversation(
-        teacher,
-        school,
-        title="Методическое объединение",
-        purpose=Conversation.Purpose.STAFF,
-        members=[colleague],
-    )
+    teacher, colleague, chat = staff_chat
     send_message(teacher, chat, "Коллеги, доброе утро!")
     with chat_pages(chat, [teacher, colleague], tmp_path) as pages:
         for page in pages.values():

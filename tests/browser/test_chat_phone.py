@@ -6,29 +6,21 @@ from datetime import timedelta
 
 import pytest
 
-from parta.messaging.models import Conversation, Message
-from parta.messaging.services import create_conversation, mark_read, send_message
+from parta.messaging.models import Message
+from parta.messaging.services import mark_read, send_message
 from tests.browser.conftest import signed_in_page
-from tests.factories import local, make_member
+from tests.factories import local
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("size", [(390, 844), (1366, 768)])
 def test_a_busy_chat_opens_at_its_newest_message_and_loads_older_above(
-    school, browser, live_server, size
+    staff_chat, browser, live_server, size
 ):
     from playwright.sync_api import expect
 
-    teacher = make_member(school, "teacher", "Смирнова Елена Викторовна")
-    colleague = make_member(school, "teacher", "Кузнецов Денис Андреевич")
-    chat = create_conversation(
-        teacher,
-        school,
-        title="Методическое объединение",
-        purpose=Conversation.Purpose.STAFF,
-        members=[colleague],
-    )
+    teacher, colleague, chat = staff_chat
     start = local("2026-11-16 08:00")
     for i in range(70):
         send_message(

@@ -11,7 +11,6 @@ from django.db import connections
 from parta.accounts.models import Role
 from parta.calls.services import open_call
 from parta.invites.services import create_invite
-from parta.messaging.models import Conversation
 from parta.messaging.services import create_conversation, send_message
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, signed_in_page
 from tests.browser.test_call_media import MEDIA_ARGS
@@ -79,16 +78,8 @@ def watched(browser, server: str, person=None) -> Watched:
     return Watched(browser.new_context(base_url=server, locale="ru-RU").new_page())
 
 
-def test_the_chat_page_works_live_under_the_policy(school, server):
-    teacher = make_member(school, "teacher", "Смирнова Елена Викторовна")
-    colleague = make_member(school, "teacher", "Кузнецов Денис Андреевич")
-    chat = create_conversation(
-        teacher,
-        school,
-        title="Методическое объединение",
-        purpose=Conversation.Purpose.STAFF,
-        members=[colleague],
-    )
+def test_the_chat_page_works_live_under_the_policy(staff_chat, server):
+    teacher, colleague, chat = staff_chat
     send_message(teacher, chat, "Коллеги, доброе утро!")
     with chromium() as browser:
         reader, writer = watched(browser, server, teacher), watched(browser, server, colleague)
