@@ -19,7 +19,7 @@ from tests.messaging.files import image_bytes
 
 pytestmark = pytest.mark.django_db
 # The figure docs/performance.md reports: the first load of a chat page must stay under it.
-FIRST_LOAD_LIMIT = 150 * 1024
+FIRST_LOAD_LIMIT = 60 * 1024  # issue 14: a chat page on 3G
 
 
 def client_for(person) -> Client:
@@ -119,10 +119,11 @@ def test_delete_and_pin_from_the_page(s, chat):
     assert "Сообщение удалено" in html and "важно" not in html
 
 
-def first_load_bytes(html: str) -> dict[str, int]:
-    """Bytes over the wire: the HTML as Django sends it, each stylesheet and script gzipped
-    (whitenoise serves its .gz copies); image previews load lazily and are left out."""
-    sizes = {"html": len(html.encode())}
+def first_load_bytes(html: str, sent: int) -> dict[str, int]:
+    """Bytes over the wire: the HTML as Django sent it (`sent` bytes), each stylesheet and
+    script gzipped (whitenoise serves its .gz copies); image previews load lazily and are
+    left out."""
+    sizes = {"html": sent}
     urls = re.findall(r'(?:href|src)="/static/([^"]+\.(?:css|js))"', html)
     while urls:
         url = urls.pop()
@@ -139,7 +140,7 @@ def first_load_bytes(html: str) -> dict[str, int]:
     return sizes
 
 
-def test_first_load_of_a_busy_chat_page_is_under_150_kb(s, chat):
+def test_first_load_of_a_busy_chat_page_is_under_60_kb(s, chat):
     start = local("2026-11-16 08:00")
     for i in range(60):
         author = s.teacher if i % 3 else s.students[i % 2]
@@ -149,8 +150,11 @@ def test_first_load_of_a_busy_chat_page_is_under_150_kb(s, chat):
             f"Сообщение номер {i}: " + "текст урока " * 8,
             at=start + timedelta(minutes=i),
         )
-    html = client_for(s.teacher).get(f"/messages/{chat.pk}/").content.decode()
-    sizes = first_load_bytes(html)
+    response = client_for(s.teacher).get(f"/messages/{chat.pk}/", HTTP_ACCEPT_ENCODING="gzip")
+    assert response["Content-Encoding"] == "gzip"
+    html = gzip.decompress(response.content).decode()
+    assert html.count('<li id="m') >= 50
+    sizes = first_load_bytes(html, len(response.content))
     assert set(sizes) == {
         "html",
         "web/parta.css",
