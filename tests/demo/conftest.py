@@ -26,6 +26,6 @@ def seeded_district(django_db_setup, django_db_blocker) -> Iterator[SeededDistri
     """Rolled back after the package; each test's own changes roll back after the test
     (its `db` savepoint), so the tests see the same district whatever their order."""
     with django_db_blocker.unblock(), transaction.atomic():
-        demo = seed_demo()
+        demo = seed_demo(NOW)
         yield SeededDistrict(demo, seed_activity(demo.schools, now=NOW))
         transaction.set_rollback(True)

@@ -14,6 +14,7 @@ from parta.messaging.letters import letters_channel
 from parta.messaging.models import Conversation
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.validators import validate_inn, validate_kpp, validate_ogrn
+from tests.demo.conftest import NOW
 
 # Mid-term, local time: every demo role started on 2026-09-01.
 DURING_TERM = datetime.fromisoformat("2026-11-16T12:00:00+07:00")
@@ -173,7 +174,7 @@ def test_names_are_deterministic(seeded, db):
 def test_second_run_changes_nothing(seeded, db):
     before = _row_counts()
     phones_before = sorted(Person.objects.values_list("external_id", "phone", "surname"))
-    demo.seed_demo()
+    demo.seed_demo(NOW)
     assert _row_counts() == before
     assert sorted(Person.objects.values_list("external_id", "phone", "surname")) == phones_before
 
@@ -197,7 +198,7 @@ def test_command_refuses_without_debug_and_stores_nothing():
 
 
 def test_authority_profile_has_its_chats_and_a_letter_for_every_head(seeded, db):
-    seed_authority_profile(seeded.authority)
+    seed_authority_profile(seeded.authority, seeded.year.starts)
     heads = set(
         RoleGrant.objects.filter(organization=seeded.authority, role=Role.TEACHER).values_list(
             "person_id", flat=True
@@ -214,5 +215,23 @@ def test_authority_profile_has_its_chats_and_a_letter_for_every_head(seeded, db)
     assert heads <= set(channel.members.values_list("person_id", flat=True))
     assert channel.messages.filter(is_service=False).count() == 1
     before = _row_counts()
-    seed_authority_profile(seeded.authority)
+    seed_authority_profile(seeded.authority, seeded.year.starts)
     assert _row_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("seeded_on", "academic_year", "starts"),
+    [
+        # Mid-term: the year began on 1 September, before the six past weeks.
+        ("2026-11-29T12:00:00+07:00", 2026, "2026-09-01T00:00:00+07:00"),
+        # A year later the demo is next year's school, not last year's.
+        ("2027-11-29T12:00:00+07:00", 2027, "2027-09-01T00:00:00+07:00"),
+        # In the spring the year is the one that began last September.
+        ("2027-04-14T09:00:00+07:00", 2026, "2026-09-01T00:00:00+07:00"),
+        # Early in the term the past weeks reach into August: roles start on their first Monday.
+        ("2027-09-15T10:00:00+07:00", 2027, "2027-08-02T00:00:00+07:00"),
+    ],
+)
+def test_the_demo_is_set_in_the_academic_year_it_is_seeded_in(seeded_on, academic_year, starts):
+    year = demo.DemoYear.of(datetime.fromisoformat(seeded_on))
+    assert (year.academic_year, year.starts) == (academic_year, datetime.fromisoformat(starts))

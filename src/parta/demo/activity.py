@@ -19,6 +19,7 @@ from django.utils import timezone
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import role_grants_held_at, students_in_class
 from parta.calls.services import join_call, leave_call, start_call
+from parta.demo.services import WEEKS
 from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.messaging.services import create_conversation
 from parta.messaging.signals import messages_written
@@ -26,7 +27,6 @@ from parta.monitoring.weeks import Week
 from parta.structure.models import Organization, SchoolClass
 
 RANDOM_SEED = 2026
-WEEKS = 6  # closed weeks before the current one
 EXTERNAL_PREFIX = "demo:activity:"
 
 # How lively each school is (0 — not started); the first weeks are quieter than the last.

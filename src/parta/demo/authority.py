@@ -1,13 +1,12 @@
 """The authority's own profile in the demo: the letter's «Первый чат» and «Учительская»,
 where every head (a teacher of the authority) finds instructions, and one letter to heads."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import role_grants_held_at
-from parta.demo.services import YEAR_START
 from parta.messaging.letters import letters_channel, post_letter_to_heads
 from parta.messaging.models import Conversation
 from parta.messaging.services import create_conversation, send_message
@@ -36,11 +35,14 @@ CHATS = (
 
 
 @transaction.atomic
-def seed_authority_profile(authority: Organization) -> None:
-    """Idempotent: a second run finds the chats and the letter and adds nothing."""
+def seed_authority_profile(authority: Organization, year_starts: datetime) -> None:
+    """Idempotent: a second run finds the chats and the letter and adds nothing.
+    `year_starts`: DemoYear.starts, when the authority's people took their roles."""
     official = (
         Person.objects.filter(
-            pk__in=role_grants_held_at([authority.pk], [Role.ADMIN], YEAR_START).values("person_id")
+            pk__in=role_grants_held_at([authority.pk], [Role.ADMIN], year_starts).values(
+                "person_id"
+            )
         )
         .order_by("pk")
         .first()
@@ -49,12 +51,12 @@ def seed_authority_profile(authority: Organization) -> None:
         return
     heads = list(
         Person.objects.filter(
-            pk__in=role_grants_held_at([authority.pk], [Role.TEACHER], YEAR_START).values(
+            pk__in=role_grants_held_at([authority.pk], [Role.TEACHER], year_starts).values(
                 "person_id"
             )
         )
     )
-    moment = YEAR_START + timedelta(days=1, hours=10)
+    moment = year_starts + timedelta(days=1, hours=10)
     for title, texts in CHATS:
         chat = create_conversation(
             official,

@@ -16,7 +16,8 @@ from django.utils import timezone
 from parta.accounts.selectors import teachers_during
 from parta.calls.models import Call
 from parta.calls.services import end_call, guest_enter, join_call, leave_call, start_call
-from parta.demo.activity import LIVELINESS, WEEKS
+from parta.demo.activity import LIVELINESS
+from parta.demo.services import WEEKS
 from parta.monitoring.weeks import Week
 from parta.structure.models import Organization
 

@@ -10,24 +10,25 @@ generator, so every run builds the same district.
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parta.accounts.models import ClassEnrolment, ParentLink, Person, Role
 from parta.accounts.services import grant_role
 from parta.demo.names import Family, FullName, NameSource
+from parta.monitoring.weeks import Week
 from parta.structure.models import District, Organization, Region, SchoolClass
+from parta.structure.selectors import academic_year_at
 from parta.structure.validators import validate_inn, validate_ogrn
 
 RANDOM_SEED = 2026
-ACADEMIC_YEAR = 2026
 ZONE = ZoneInfo("Asia/Krasnoyarsk")
-# Roles, enrolments and accounts start with the academic year, local time.
-YEAR_START = datetime(ACADEMIC_YEAR, 9, 1, tzinfo=ZONE)
+WEEKS = 6  # closed weeks of activity before the current one
 STAFF_CLASS_NAME = "1*У*Учительский"
 GRANT_REASON = "демо-данные"
 EXTERNAL_PREFIX = "demo:"
@@ -88,8 +89,26 @@ SCHOOLS = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class DemoYear:
+    """The academic year the demo is set in, taken from the day it is seeded, so that a demo
+    seeded next year is not last year's school. Roles, enrolments and accounts start on
+    1 September local time, or on the Monday of the first past week of activity when the
+    seed runs so early in the year (or in the summer) that those weeks reach back before it."""
+
+    academic_year: int
+    starts: datetime
+
+    @classmethod
+    def of(cls, now: datetime) -> "DemoYear":
+        year = academic_year_at(now, ZONE)
+        first_week = Week.containing(now, ZONE).start(ZONE) - timedelta(weeks=WEEKS)
+        return cls(year, min(datetime(year, 9, 1, tzinfo=ZONE), first_week))
+
+
 @dataclass
 class DemoDistrict:
+    year: DemoYear
     region: Region
     district: District
     authority: Organization
@@ -140,7 +159,7 @@ def school_ogrn(plan: SchoolPlan) -> str:
 # ---------------------------------------------------------------- structure
 
 
-def seed_structure() -> DemoDistrict:
+def seed_structure(year: DemoYear) -> DemoDistrict:
     """Region, district, the authority from the activation letter, schools and their classes."""
     region, _created = Region.objects.get_or_create(
         external_id=_external_id("region", 24),
@@ -165,11 +184,11 @@ def seed_structure() -> DemoDistrict:
             "admin_application_phone": PHONE_AUTHORITY,
         },
     )
-    schools = {plan.key: _seed_school(district, plan) for plan in SCHOOLS}
-    return DemoDistrict(region, district, authority, schools)
+    schools = {plan.key: _seed_school(district, plan, year) for plan in SCHOOLS}
+    return DemoDistrict(year, region, district, authority, schools)
 
 
-def _seed_school(district: District, plan: SchoolPlan) -> Organization:
+def _seed_school(district: District, plan: SchoolPlan, year: DemoYear) -> Organization:
     school, _created = Organization.objects.get_or_create(
         external_id=_external_id("org", plan.key),
         defaults={
@@ -202,7 +221,7 @@ def _seed_school(district: District, plan: SchoolPlan) -> Organization:
             defaults={
                 "organization": school,
                 "name": name,
-                "academic_year": ACADEMIC_YEAR,
+                "academic_year": year.academic_year,
                 "is_staff_class": is_staff_class,
             },
         )
@@ -228,6 +247,7 @@ class _PeopleBatch:
     """People of one school gathered before they are written in bulk."""
 
     block: int
+    starts: datetime  # DemoYear.starts
     people: list[Person] = field(default_factory=list)
     roles: list[tuple[str, str]] = field(default_factory=list)  # (external id, role)
     enrolments: list[tuple[str, SchoolClass]] = field(default_factory=list)
@@ -242,7 +262,7 @@ class _PeopleBatch:
             self.next_phone += 1
         person = Person(
             external_id=external_id, phone=number, surname=name.surname, name=name.name,
-            patronymic=name.patronymic, date_joined=YEAR_START,
+            patronymic=name.patronymic, date_joined=self.starts,
         )  # fmt: skip
         person.set_unusable_password()
         self.people.append(person)
@@ -264,17 +284,21 @@ def seed_people(demo: DemoDistrict) -> None:
         # Each school draws from its own generator, so one school's people do not
         # depend on whether another school was seeded in this run.
         school_names = NameSource(_generator(plan.key))
-        heads.append(_seed_school_people(demo.schools[plan.key], plan, school_names))
-    _seed_authority_people(demo.authority, heads, names)
+        heads.append(
+            _seed_school_people(demo.schools[plan.key], plan, school_names, demo.year.starts)
+        )
+    _seed_authority_people(demo.authority, heads, names, demo.year.starts)
 
 
-def _seed_school_people(school: Organization, plan: SchoolPlan, names: NameSource) -> Person:
+def _seed_school_people(
+    school: Organization, plan: SchoolPlan, names: NameSource, starts: datetime
+) -> Person:
     """Staff, students and parents of one school; returns the head."""
     head_id = _external_id(plan.key, "head")
     if school.role_grants.exists():
         return Person.objects.get(external_id=head_id)
     rng = _generator(plan.key, "people")
-    batch = _PeopleBatch(block=plan.number)
+    batch = _PeopleBatch(block=plan.number, starts=starts)
     # The first phone of the block is the one from the connection application.
     batch.add(f"{plan.key}:admin", names.person(names.sex()), Role.ADMIN)
     batch.add(f"{plan.key}:head", names.person(names.sex()), Role.ADMIN, Role.TEACHER)
@@ -355,10 +379,10 @@ def _write_batch(organization: Organization, batch: _PeopleBatch) -> dict[str, P
     )
     for external_id, role in batch.roles:
         grant_role(
-            people[external_id], organization, role, valid_from=YEAR_START, reason=GRANT_REASON
+            people[external_id], organization, role, valid_from=batch.starts, reason=GRANT_REASON
         )
     ClassEnrolment.objects.bulk_create(
-        ClassEnrolment(student=people[sid], school_class=c, valid_from=YEAR_START)
+        ClassEnrolment(student=people[sid], school_class=c, valid_from=batch.starts)
         for sid, c in batch.enrolments
     )
     ParentLink.objects.bulk_create(
@@ -368,11 +392,13 @@ def _write_batch(organization: Organization, batch: _PeopleBatch) -> dict[str, P
     return {str(key): person for key, person in people.items()}
 
 
-def _seed_authority_people(authority: Organization, heads: list[Person], names: NameSource) -> None:
+def _seed_authority_people(
+    authority: Organization, heads: list[Person], names: NameSource, starts: datetime
+) -> None:
     """The authority's official and a specialist; every head is a teacher there (the letter)."""
     if authority.role_grants.exists():
         return
-    batch = _PeopleBatch(block=AUTHORITY_PHONE_BLOCK)
+    batch = _PeopleBatch(block=AUTHORITY_PHONE_BLOCK, starts=starts)
     official_id = batch.add("uo:official", names.person("f"), Role.ADMIN, Role.STAFF)
     batch.add("uo:specialist", names.person("f"), Role.STAFF)
     batch.people[0].phone = PHONE_AUTHORITY
@@ -380,16 +406,17 @@ def _seed_authority_people(authority: Organization, heads: list[Person], names: 
     authority.head_full_name = people[official_id].full_name
     authority.save(update_fields=["head_full_name"])
     for head in heads:
-        grant_role(head, authority, Role.TEACHER, valid_from=YEAR_START, reason=GRANT_REASON)
+        grant_role(head, authority, Role.TEACHER, valid_from=starts, reason=GRANT_REASON)
 
 
 # ---------------------------------------------------------------- the whole seed
 
 
 @transaction.atomic
-def seed_demo() -> DemoDistrict:
-    """Build (or find) the whole demo district. Running it again changes nothing."""
-    demo = seed_structure()
+def seed_demo(now: datetime | None = None) -> DemoDistrict:
+    """Build (or find) the whole demo district, set in the academic year of `now` (default:
+    the present). Running it again changes nothing."""
+    demo = seed_structure(DemoYear.of(now or timezone.now()))
     seed_people(demo)
     return demo
 

@@ -1,6 +1,6 @@
 """Reads about an organization's structure: its classes and the academic year."""
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -12,10 +12,15 @@ from parta.structure.models import Organization, SchoolClass
 ACADEMIC_YEAR_FIRST_MONTH = 7
 
 
-def current_academic_year(organization: Organization, when: datetime | None = None) -> int:
-    """The year the academic year started (2026 for 2026/27), in the school's own time zone."""
-    local = timezone.localtime(when or timezone.now(), organization.district.region.zone)
+def academic_year_at(when: datetime, zone: tzinfo) -> int:
+    """The year the academic year of `when` started (2026 for 2026/27), in time zone `zone`."""
+    local = timezone.localtime(when, zone)
     return local.year if local.month >= ACADEMIC_YEAR_FIRST_MONTH else local.year - 1
+
+
+def current_academic_year(organization: Organization, when: datetime | None = None) -> int:
+    """The academic year of `when` (default: now) in the school's own time zone."""
+    return academic_year_at(when or timezone.now(), organization.district.region.zone)
 
 
 def classes_of(

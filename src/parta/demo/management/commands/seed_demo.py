@@ -2,6 +2,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from parta.demo.activity import seed_activity
 from parta.demo.authority import seed_authority_profile
@@ -30,10 +31,11 @@ class Command(BaseCommand):
                 "seed-demo creates well-known accounts, including an operator; run it with "
                 "DEBUG=1 (or pass --allow-without-debug on a throwaway instance)."
             )
-        demo = seed_demo()
-        seed_activity(demo.schools)
-        seed_calls(demo.schools)
-        seed_authority_profile(demo.authority)
+        now = timezone.now()
+        demo = seed_demo(now)
+        seed_activity(demo.schools, now)
+        seed_calls(demo.schools, now)
+        seed_authority_profile(demo.authority, demo.year.starts)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Демо-район готов: {demo.district} ({demo.region}), "
