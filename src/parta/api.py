@@ -103,10 +103,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    """Bad input: 400 with the error's own code (None when it has none); a Conflict with
-    what is stored (an idempotency key reused): 409."""
+    """Bad input: 400 with the error's own code («invalid» when it has none); a Conflict
+    with what is stored (an idempotency key reused): 409."""
     status = 409 if isinstance(exc, Conflict) else 400
-    return _refusal(request, status, " ".join(exc.messages), getattr(exc, "code", None))
+    return _refusal(
+        request, status, " ".join(exc.messages), getattr(exc, "code", None) or CODES[status]
+    )
 
 
 @api.exception_handler(PermissionDenied)

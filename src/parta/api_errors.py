@@ -5,7 +5,7 @@ parta.api answers every refusal with it), and the shape of input every schema ma
 import json
 from typing import Annotated, Any, cast
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
@@ -100,14 +100,6 @@ class TextParser(Parser):
         parsed = super().parse_querydict(data, list_fields, request)
         _check_text(parsed)
         return parsed
-
-
-def refusal(error: Exception) -> HttpError:
-    """A refused write as an HTTP error: 403 for rights, 400 with the messages for bad input."""
-    if isinstance(error, PermissionDenied):
-        return HttpError(403, str(error))
-    assert isinstance(error, ValidationError)  # noqa: S101 - callers pass these two kinds only
-    return HttpError(400, " ".join(error.messages))
 
 
 def signed_in_person(request: HttpRequest) -> Person:

@@ -16,11 +16,11 @@ from tests.api.test_bad_input import MESSAGING, client_for, messages_url, post
 pytestmark = pytest.mark.django_db
 
 
-def test_bad_input_answers_400_with_the_service_s_words_and_its_code_none(s, chat):
+def test_bad_input_answers_400_with_the_service_s_words_and_invalid_without_a_code(s, chat):
     response = post(client_for(s.teacher), messages_url(chat), {"text": "   "})
     assert (response.status_code, response.json()) == (
         400,
-        {"detail": "Пустое сообщение не отправляется.", "code": None},
+        {"detail": "Пустое сообщение не отправляется.", "code": "invalid"},
     )
     assert not Message.objects.exists()
 

@@ -7,7 +7,6 @@ A new link's token is in the creation response once; it is not stored.
 from collections.abc import Callable
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -17,7 +16,7 @@ from ninja.errors import HttpError
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import require_admin
 from parta.accounts.signin import client_ip
-from parta.api_errors import Id, refusal, signed_in_person
+from parta.api_errors import Id, signed_in_person
 from parta.invites import selectors, services
 from parta.invites.models import InviteLink, JoinRequest
 from parta.structure.models import Organization, SchoolClass
@@ -127,10 +126,7 @@ def _organization(organization_id: int) -> Organization:
 
 def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
     organization = _organization(organization_id)
-    try:
-        require_admin(signed_in_person(request), organization)
-    except PermissionDenied as error:
-        raise refusal(error) from None
+    require_admin(signed_in_person(request), organization)
     return organization
 
 
@@ -169,19 +165,16 @@ def list_links(request: HttpRequest, organization_id: Id) -> list[InviteLink]:
 def create_link(request: HttpRequest, organization_id: Id, payload: LinkIn) -> Status[object]:
     organization = _organization(organization_id)
     child = get_object_or_404(Person, pk=payload.child_id) if payload.child_id else None
-    try:
-        new = services.create_invite(
-            organization,
-            payload.role,
-            actor=signed_in_person(request),
-            school_class=_class(organization, payload.school_class_id),
-            child=child,
-            expires_in_days=payload.expires_in_days,
-            max_uses=payload.max_uses,
-            needs_approval=payload.needs_approval,
-        )
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    new = services.create_invite(
+        organization,
+        payload.role,
+        actor=signed_in_person(request),
+        school_class=_class(organization, payload.school_class_id),
+        child=child,
+        expires_in_days=payload.expires_in_days,
+        max_uses=payload.max_uses,
+        needs_approval=payload.needs_approval,
+    )
     out = InviteLinkOut.model_validate(new.link)
     return Status(
         201, NewInviteLinkOut(**out.model_dump(), url=request.build_absolute_uri(new.path))
@@ -191,10 +184,7 @@ def create_link(request: HttpRequest, organization_id: Id, payload: LinkIn) -> S
 @router.post("/links/{link_id}/revoke", response=InviteLinkOut)
 def revoke_link(request: HttpRequest, link_id: Id) -> InviteLink:
     link = get_object_or_404(InviteLink.objects.select_related("organization"), pk=link_id)
-    try:
-        return services.revoke_invite(link, actor=signed_in_person(request))
-    except PermissionDenied as error:
-        raise refusal(error) from None
+    return services.revoke_invite(link, actor=signed_in_person(request))
 
 
 @router.post("/preview", auth=None, response=PreviewOut)
@@ -223,8 +213,6 @@ def redeem(request: HttpRequest, payload: TokenIn) -> RedeemOut:
         redemption = services.redeem_invite(link.pk, signed_in_person(request))
     except services.InviteUnavailable as error:
         raise _unavailable(error) from None
-    except ValidationError as error:
-        raise refusal(error) from None
     return RedeemOut(
         joined=redemption.joined,
         join_request_id=redemption.join_request.pk if redemption.join_request else None,
@@ -240,16 +228,13 @@ def create_request(
 ) -> Status[object]:
     organization = _organization(organization_id)
     _limited(request, "request")
-    try:
-        joined = services.request_to_join(
-            signed_in_person(request),
-            organization,
-            payload.role,
-            school_class=_class(organization, payload.school_class_id),
-            message=payload.message,
-        )
-    except ValidationError as error:
-        raise refusal(error) from None
+    joined = services.request_to_join(
+        signed_in_person(request),
+        organization,
+        payload.role,
+        school_class=_class(organization, payload.school_class_id),
+        message=payload.message,
+    )
     return Status(201, joined)
 
 
@@ -267,12 +252,9 @@ def _decide(request: HttpRequest, request_id: int, reason: str | None) -> JoinRe
     join_request = get_object_or_404(
         JoinRequest.objects.select_related("organization", "person"), pk=request_id
     )
-    try:
-        if reason is None:
-            return services.approve_request(join_request, actor=signed_in_person(request))
-        return services.reject_request(join_request, actor=signed_in_person(request), reason=reason)
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    if reason is None:
+        return services.approve_request(join_request, actor=signed_in_person(request))
+    return services.reject_request(join_request, actor=signed_in_person(request), reason=reason)
 
 
 @router.post("/requests/{request_id}/approve", response=JoinRequestOut)
@@ -319,10 +301,7 @@ def _member_change(
 ) -> None:
     organization = _admin_organization(request, organization_id)
     person = get_object_or_404(Person, pk=person_id)
-    try:
-        change(person, organization, signed_in_person(request))
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    change(person, organization, signed_in_person(request))
 
 
 @router.post("/organizations/{organization_id}/members/{person_id}/roles", response={204: None})

@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -13,7 +12,7 @@ from ninja.errors import HttpError
 from parta.accounts import services as accounts
 from parta.accounts.models import Person
 from parta.accounts.selectors import require_admin, teachers_of
-from parta.api_errors import Id, refusal, signed_in_person
+from parta.api_errors import Id, signed_in_person
 from parta.schools import services
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of
@@ -87,10 +86,7 @@ def _admin_organization(request: HttpRequest, organization_id: int) -> Organizat
     organization = get_object_or_404(
         Organization.objects.select_related("district__region"), pk=organization_id
     )
-    try:
-        require_admin(signed_in_person(request), organization)
-    except PermissionDenied as error:
-        raise refusal(error) from None
+    require_admin(signed_in_person(request), organization)
     return organization
 
 
@@ -111,12 +107,9 @@ def get_profile(request: HttpRequest, organization_id: Id) -> Organization:
 @router.patch("/organizations/{organization_id}/profile", response=ProfileOut)
 def update_profile(request: HttpRequest, organization_id: Id, payload: ProfileIn) -> Organization:
     organization = _admin_organization(request, organization_id)
-    try:
-        return services.update_profile(
-            organization, actor=signed_in_person(request), **payload.dict(exclude_none=True)
-        )
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    return services.update_profile(
+        organization, actor=signed_in_person(request), **payload.dict(exclude_none=True)
+    )
 
 
 @router.get("/organizations/{organization_id}/classes", response=list[ClassOut])
@@ -127,17 +120,14 @@ def list_classes(request: HttpRequest, organization_id: Id) -> list[SchoolClass]
 @router.post("/organizations/{organization_id}/classes", response={201: ClassOut})
 def create_class(request: HttpRequest, organization_id: Id, payload: ClassIn) -> Status[object]:
     organization = _admin_organization(request, organization_id)
-    try:
-        created = services.create_class(
-            organization,
-            payload.name,
-            actor=signed_in_person(request),
-            academic_year=payload.academic_year,
-            is_staff_class=payload.is_staff_class,
-            class_teacher=_teacher(organization, payload.class_teacher_id),
-        )
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    created = services.create_class(
+        organization,
+        payload.name,
+        actor=signed_in_person(request),
+        academic_year=payload.academic_year,
+        is_staff_class=payload.is_staff_class,
+        class_teacher=_teacher(organization, payload.class_teacher_id),
+    )
     return Status(201, created)
 
 
@@ -145,16 +135,13 @@ def create_class(request: HttpRequest, organization_id: Id, payload: ClassIn) ->
 def create_classes(request: HttpRequest, organization_id: Id, payload: PlanIn) -> Status[object]:
     """Classes of a staffing plan, e.g. {"plan": "1А–11В", "with_staff_class": true}."""
     organization = _admin_organization(request, organization_id)
-    try:
-        result = services.create_classes(
-            organization,
-            payload.plan,
-            actor=signed_in_person(request),
-            academic_year=payload.academic_year,
-            with_staff_class=payload.with_staff_class,
-        )
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    result = services.create_classes(
+        organization,
+        payload.plan,
+        actor=signed_in_person(request),
+        academic_year=payload.academic_year,
+        with_staff_class=payload.with_staff_class,
+    )
     return Status(
         201,
         PlanOut(
@@ -168,17 +155,14 @@ def create_classes(request: HttpRequest, organization_id: Id, payload: PlanIn) -
 def update_class(request: HttpRequest, class_id: Id, payload: ClassIn) -> SchoolClass:
     school_class = get_object_or_404(SchoolClass, pk=class_id)
     organization = _admin_organization(request, school_class.organization_id)
-    try:
-        return services.update_class(
-            school_class,
-            actor=signed_in_person(request),
-            name=payload.name,
-            academic_year=payload.academic_year,
-            class_teacher=_teacher(organization, payload.class_teacher_id),
-            is_staff_class=payload.is_staff_class,
-        )
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    return services.update_class(
+        school_class,
+        actor=signed_in_person(request),
+        name=payload.name,
+        academic_year=payload.academic_year,
+        class_teacher=_teacher(organization, payload.class_teacher_id),
+        is_staff_class=payload.is_staff_class,
+    )
 
 
 @router.post("/classes/{class_id}/students", response=ClassOut)
@@ -187,8 +171,5 @@ def move_student(request: HttpRequest, class_id: Id, payload: MoveIn) -> SchoolC
     school_class = get_object_or_404(SchoolClass, pk=class_id)
     _admin_organization(request, school_class.organization_id)
     student = get_object_or_404(Person, pk=payload.student_id)
-    try:
-        accounts.move_student(student, school_class, actor=signed_in_person(request))
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    accounts.move_student(student, school_class, actor=signed_in_person(request))
     return school_class

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -13,7 +12,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from parta.accounts.models import Person
-from parta.api_errors import MAX_ID, Id, refusal, signed_in_person
+from parta.api_errors import MAX_ID, Id, signed_in_person
 from parta.structure.models import Organization
 from parta.support import selectors, services
 from parta.support.models import AdminChangeDocument, AdminChangeRequest
@@ -128,18 +127,15 @@ def file_request(
     """File a request with the official letter and the head's order (multipart)."""
     organization = get_object_or_404(Organization, pk=organization_id)
     actor = signed_in_person(request)
-    try:
-        change = services.file_request(
-            actor,
-            organization,
-            full_name=payload.full_name,
-            phone=payload.phone,
-            letter=letter,
-            order=order,
-            admins_to_remove=_chosen_admins(payload.remove_admin_ids),
-        )
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    change = services.file_request(
+        actor,
+        organization,
+        full_name=payload.full_name,
+        phone=payload.phone,
+        letter=letter,
+        order=order,
+        admins_to_remove=_chosen_admins(payload.remove_admin_ids),
+    )
     return Status(201, _out(change, actor))
 
 
@@ -170,10 +166,7 @@ def document(request: HttpRequest, document_id: Id) -> FileResponse:
     row = get_object_or_404(
         AdminChangeDocument.objects.select_related("request__organization"), pk=document_id
     )
-    try:
-        services.open_document(row, viewer=signed_in_person(request))
-    except PermissionDenied as error:
-        raise refusal(error) from None
+    services.open_document(row, viewer=signed_in_person(request))
     response = FileResponse(
         row.file.open("rb"),
         content_type=row.content_type,
@@ -202,19 +195,13 @@ def _open(request_id: int) -> AdminChangeRequest:
 
 @router.post("/desk/{request_id}/take", response=AdminChangeRequestOut)
 def take(request: HttpRequest, request_id: Id) -> AdminChangeRequestOut:
-    try:
-        change = services.take_request(_open(request_id), operator=signed_in_person(request))
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    change = services.take_request(_open(request_id), operator=signed_in_person(request))
     return _out(change, signed_in_person(request))
 
 
 @router.post("/desk/{request_id}/approve", response=AdminChangeRequestOut)
 def approve(request: HttpRequest, request_id: Id) -> AdminChangeRequestOut:
-    try:
-        change = services.approve_request(_open(request_id), operator=signed_in_person(request))
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    change = services.approve_request(_open(request_id), operator=signed_in_person(request))
     return _out(change, signed_in_person(request))
 
 
@@ -222,10 +209,7 @@ def approve(request: HttpRequest, request_id: Id) -> AdminChangeRequestOut:
 def reject(
     request: HttpRequest, request_id: Id, payload: AdminChangeRejectIn
 ) -> AdminChangeRequestOut:
-    try:
-        change = services.reject_request(
-            _open(request_id), operator=signed_in_person(request), reason=payload.reason
-        )
-    except (PermissionDenied, ValidationError) as error:
-        raise refusal(error) from None
+    change = services.reject_request(
+        _open(request_id), operator=signed_in_person(request), reason=payload.reason
+    )
     return _out(change, signed_in_person(request))
