@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from parta.api import api
 
 # Refusals, missing pages and failures (web/error_pages.py): the site's pages, JSON under /api/.
+handler400 = "parta.web.error_pages.bad_request"
 handler403 = "parta.web.error_pages.forbidden"
 handler404 = "parta.web.error_pages.not_found"
 handler500 = "parta.web.error_pages.server_error"

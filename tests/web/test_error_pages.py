@@ -2,13 +2,13 @@
 refusal's own words on the 403 page; JSON under /api/. DEBUG is off, as in production."""
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
 
 from parta.accounts.models import Role
-from parta.urls import handler403, handler404, handler500  # noqa: F401 - this urlconf's too
+from parta.urls import handler400, handler403, handler404, handler500  # noqa: F401 - this urlconf's too
 from tests.factories import make_member
 from tests.web.test_pages import html_lang
 
@@ -27,7 +27,13 @@ def _refuses_in_api(request: HttpRequest) -> HttpResponse:
     raise PermissionDenied("Сюда нельзя.")
 
 
+def _suspicious(request: HttpRequest) -> HttpResponse:
+    raise SuspiciousOperation("session key 4f2a… tampered")
+
+
 urlpatterns = [
+    path("suspicious/", _suspicious),
+    path("api/suspicious/", _suspicious),
     path("refuses/", _refuses_silently),
     path("broken/", _breaks),
     path("api/refuses/", _refuses_in_api),
@@ -65,6 +71,30 @@ def test_a_refusal_raised_in_a_view_with_its_words(client, school):
     page = response.content.decode()
     assert in_the_layout(page)
     assert "Это страница службы поддержки оператора." in page
+
+
+def test_bad_parameters_show_what_is_wrong_in_the_site_s_layout(client, school):
+    """The monitoring pages used to answer a bad week with bare text/plain."""
+    client.force_login(make_member(school, Role.ADMIN))
+    url = reverse("monitoring:dashboard", args=["organization", school.pk])
+    response = client.get(url, {"week": "W47"})
+    assert (response.status_code, response["Content-Type"]) == (400, "text/html; charset=utf-8")
+    page = response.content.decode()
+    assert in_the_layout(page)
+    assert "<h1>Неверный запрос</h1>" in page
+    assert "2026-W48" in page  # the week's expected form, from monitoring.weeks
+    assert f'<a href="{url}">Открыть страницу без параметров</a>' in page
+
+
+@pytest.mark.urls(__name__)
+def test_a_suspicious_request_gets_the_400_page_without_its_words(client, db):
+    page = client.get("/suspicious/")
+    assert page.status_code == 400
+    assert in_the_layout(page.content.decode())
+    assert "Адрес страницы или её параметры не подходят." in page.content.decode()
+    assert "tampered" not in page.content.decode()
+    api = client.get("/api/suspicious/")
+    assert api.json() == {"detail": "Неверный запрос", "code": "invalid"}
 
 
 def test_the_refusal_page_in_english(client, school):

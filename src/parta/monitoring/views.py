@@ -4,8 +4,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -43,7 +43,7 @@ def report_download(request: HttpRequest, fmt: str) -> HttpResponse:
             kinds=request.GET.get("kinds") or None,
         )
     except (ScopeError, WeekError) as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        raise BadRequest(str(exc)) from exc
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
     response = HttpResponse(RENDERERS[fmt](report), content_type=CONTENT_TYPES[fmt])
@@ -94,7 +94,7 @@ def dashboard(request: HttpRequest, level: str, ref: str) -> HttpResponse:
             history=TREND_WEEKS - 1,
         )
     except (ScopeError, WeekError) as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        raise BadRequest(str(exc)) from exc
     except PermissionError as exc:
         raise PermissionDenied(str(exc)) from exc
     scope = report.scope
