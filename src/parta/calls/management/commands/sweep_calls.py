@@ -3,6 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from parta.calls.services import sweep_calls
+from parta.commands import OFFLINE_CHECKS
 
 
 class Command(BaseCommand):
@@ -11,6 +12,7 @@ class Command(BaseCommand):
         "seconds) at their last heartbeat, and end calls left empty. The job runner does this "
         "every minute and the call sockets while their process lives; this is for checks."
     )
+    requires_system_checks = OFFLINE_CHECKS
 
     def handle(self, *args: Any, **options: Any) -> None:
         sweep = sweep_calls()

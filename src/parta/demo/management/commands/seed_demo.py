@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from parta.commands import OFFLINE_CHECKS
 from parta.demo.activity import seed_activity
 from parta.demo.authority import seed_authority_profile
 from parta.demo.calls import seed_calls
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         "Build the demo district (Мотыгинский район, ten schools, their people). "
         "Running it again changes nothing."
     )
+    requires_system_checks = OFFLINE_CHECKS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from parta.commands import OFFLINE_CHECKS
 from parta.exchange.exporter import TextOut, export_activity
 from parta.monitoring.scopes import ScopeError, resolve_scope
 from parta.structure.models import Organization
@@ -10,6 +11,7 @@ from parta.structure.models import Organization
 
 class Command(BaseCommand):
     help = "Выгрузка истории активности в JSON Lines (формат activity-jsonl)."
+    requires_system_checks = OFFLINE_CHECKS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="куда писать: файл .jsonl или «-» для стандартного вывода")

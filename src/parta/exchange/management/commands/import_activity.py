@@ -6,6 +6,7 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from parta.commands import OFFLINE_CHECKS
 from parta.exchange.importer import InitialLoadRefused, import_activity
 from parta.exchange.reader import ExchangeError
 
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         "Импорт истории активности из JSON Lines (формат activity-jsonl): всё или ничего; "
         "повторный импорт того же файла ничего не меняет."
     )
+    requires_system_checks = OFFLINE_CHECKS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="файл .jsonl или «-» для стандартного ввода")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from huey.consumer_options import ConsumerConfig
 
+from parta.commands import OFFLINE_CHECKS
 from parta.jobs import runner
 
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
         "Исполнитель фоновых задач (huey) для развёртывания на нескольких серверах: "
         "еженедельные сводки и другие задачи. Без REDIS_URL его запускает `parta serve`."
     )
+    requires_system_checks = OFFLINE_CHECKS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from parta.calls.selectors import calls_with_stale_held
 from parta.calls.services import refresh_held
+from parta.commands import OFFLINE_CHECKS
 from parta.monitoring import tallies
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         "tallies against a recount of every message, and each call's stored held moment "
         "against its stays. Exits with an error when any differs; --repair stores them again."
     )
+    requires_system_checks = OFFLINE_CHECKS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--repair", action="store_true", help="store the recounted values")

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from parta.commands import OFFLINE_CHECKS
 from parta.monitoring.exports import RENDERERS
 from parta.monitoring.scopes import ScopeError
 from parta.monitoring.services import open_report
@@ -11,6 +12,7 @@ from parta.monitoring.weeks import WeekError
 
 class Command(BaseCommand):
     help = "Еженедельный отчёт о показателях активности (JSON, CSV или XLSX)."
+    requires_system_checks = OFFLINE_CHECKS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from parta.commands import OFFLINE_CHECKS
 from parta.monitoring.digests import send_due_digests
 
 
@@ -12,6 +13,7 @@ class Command(BaseCommand):
         "Разослать еженедельные сводки, которые пора отправить (для cron и проверки); "
         "уже отправленные не повторяются."
     )
+    requires_system_checks = OFFLINE_CHECKS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from parta.commands import OFFLINE_CHECKS
 from parta.realtime.services import EVENTS_KEPT_DAYS, prune_events
 
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
         "daily. "
         "A tab that comes back from before the oldest kept event is told to reload."
     )
+    requires_system_checks = OFFLINE_CHECKS
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=EVENTS_KEPT_DAYS)
