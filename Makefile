@@ -37,7 +37,7 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	PARTA_ALLOW_DEV_SECRET=1 $(BIN)/mypy src
+	PARTA_ALLOW_DEV_SECRET=1 $(BIN)/mypy src tests
 	$(BIN)/lint-imports --no-logo
 
 lock:

@@ -21,4 +21,6 @@ def last_code(outbox, phone):
     """The code in the last SMS sent to `phone`."""
     texts = [message.text for message in outbox if message.phone == phone]
     assert texts, f"no SMS to {phone}"
-    return re.search(r"\b(\d{6})\b", texts[-1]).group(1)
+    code = re.search(r"\b(\d{6})\b", texts[-1])
+    assert code, texts[-1]
+    return code.group(1)

@@ -273,6 +273,7 @@ def test_existing_admin_is_not_granted_again(school, sms_outbox):
     admin = make_member(school, Role.ADMIN, "Кузнецова Ольга Сергеевна")
     school.admin_application_phone = admin.phone
     school.save()
+    assert admin.phone
     request_code(admin.phone, IP)
     verify_code(admin.phone, last_code(sms_outbox, admin.phone), IP)
     assert RoleGrant.objects.filter(person=admin, role=Role.ADMIN).count() == 1
@@ -284,6 +285,7 @@ def test_revoked_admin_is_not_restored_by_signing_in_again(school, sms_outbox):
     school.admin_application_phone = admin.phone
     school.save()
     revoke_role(admin, school, Role.ADMIN)
+    assert admin.phone
     request_code(admin.phone, IP)
     verify_code(admin.phone, last_code(sms_outbox, admin.phone), IP)
     assert not holds_role(admin, school, Role.ADMIN, timezone.now())

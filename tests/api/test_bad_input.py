@@ -329,7 +329,7 @@ def test_the_chat_page_refuses_a_reused_key_with_the_same_words(s, chat):
 
 def _operations() -> list[tuple[str, str, typing.Any]]:
     """(method, path, ninja operation) for every endpoint, as the schema generator walks them."""
-    found = []
+    found: list[tuple[str, str, typing.Any]] = []
     for bound in api._get_bound_routers():
         for path, view in bound.path_operations.items():
             full = normalize_path("/api/" + "/".join(part for part in (bound.prefix, path) if part))
@@ -391,6 +391,7 @@ def _answered_statuses(handler: typing.Callable[..., object]) -> set[int]:
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
             continue
         if node.func.id == "Status" and isinstance(node.args[0], ast.Constant):
+            assert isinstance(node.args[0].value, int)
             codes.add(node.args[0].value)
         elif node.func.id == "Status" and isinstance(node.args[0], ast.IfExp):
             codes |= {node.args[0].body.value, node.args[0].orelse.value}  # type: ignore[attr-defined]

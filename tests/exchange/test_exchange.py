@@ -117,7 +117,7 @@ def snapshot() -> dict[str, list[tuple]]:
                 c.created_at,
                 str(c.deleted_at),
                 ext(c.school_class) or "",
-                tuple(sorted(m.person.external_id for m in c.members.all())),
+                tuple(sorted(m.person.external_id or "" for m in c.members.all())),
             )
             for c in Conversation.objects.all()
         ),
@@ -196,9 +196,11 @@ def test_example_file_stores_every_record():
     assert t3.valid_from == local("2026-09-01 00:00")
     assert t3.valid_to == local("2026-11-18 12:00")
     five_a = SchoolClass.objects.get(external_id="s1-5a")
+    assert five_a.class_teacher is not None
     assert (five_a.grade, five_a.letter, five_a.class_teacher.external_id) == (5, "А", "t1")
     assert SchoolClass.objects.get(external_id="s1-staff").is_staff_class
     c1 = Conversation.objects.get(external_id="c1")
+    assert c1.school_class is not None and c1.created_by is not None
     assert (c1.school_class.external_id, c1.purpose, c1.created_by.external_id) == (
         "s1-5a",
         "class",

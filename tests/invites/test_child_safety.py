@@ -42,6 +42,7 @@ def test_an_unlimited_parent_link_is_confirmed_one_by_one(world, newcomer):
     assert new.link.max_uses is None
     outcome = redeem_invite(new.link.pk, newcomer)
     assert outcome.joined is False
+    assert outcome.join_request is not None
     assert outcome.join_request.status == JoinRequest.Status.PENDING
     assert set(parents_of(world.student)) == {world.parent}
 

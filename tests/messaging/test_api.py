@@ -187,7 +187,7 @@ def test_attachments_through_the_api(s, chat, settings):
     preview = student.get(attachment["preview_url"])
     assert preview.status_code == 200 and preview["Content-Type"] == "image/jpeg"
     full = student.get(attachment["url"])
-    assert b"".join(full.streaming_content) == Attachment.objects.get().file.read()
+    assert full.getvalue() == Attachment.objects.get().file.read()
     wrong = teacher.post(url, {"file": SimpleUploadedFile("a.pdf", b"#!/bin/sh\nrm -rf /\n")})
     assert wrong.status_code == 400
     assert wrong.json()["code"] == "type_not_allowed"

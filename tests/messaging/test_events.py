@@ -62,6 +62,6 @@ def test_each_kind_of_event_carries_its_conversation_id(s):
     ]
     assert {event.payload["conversation_id"] for event in events} == {chat.pk}
     # The one who left hears of it, and of nothing after.
-    left = PersonEvent.objects.filter(person=s.staff).order_by("seq").last()
+    left = PersonEvent.objects.filter(person=s.staff).latest("seq")
     assert (left.kind, left.payload["conversation_id"]) == ("conversation.member_left", chat.pk)
     assert Conversation.objects.get(pk=chat.pk).deleted_at is not None

@@ -132,7 +132,7 @@ def test_unread_counts_and_read_state_per_person(s, chat):
     delete_message(last, by=s.teacher, at=AT + timedelta(minutes=4))
     assert unread_count(student, chat) == 2
     (listed,) = conversations_of(student)
-    assert (listed.conversation, listed.unread) == (chat, 2)
+    assert (listed.conversation, listed.unread) == (chat, 2)  # type: ignore[attr-defined]
 
 
 def test_service_notices_are_shown_but_skipped_by_the_report(s, chat):

@@ -99,7 +99,7 @@ def test_a_new_class_chat_from_the_form(s):
         "/messages/new/", {"what": "class", "organization": s.org.pk, "school_class": s.five_a.pk}
     )
     chat = Conversation.objects.get()
-    assert response.url == f"/messages/{chat.pk}/"
+    assert response["Location"] == f"/messages/{chat.pk}/"
     assert (chat.title, chat.purpose, chat.members.count()) == ("5А — чат класса", "class", 3)
     refused = client_for(s.students[0]).post(
         "/messages/new/", {"what": "other", "organization": s.org.pk, "title": "мой"}

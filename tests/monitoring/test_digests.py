@@ -225,7 +225,7 @@ def test_running_twice_sends_once(example: Example, mailoutbox) -> None:
 
 
 class RefusingBackend(BaseEmailBackend):
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages):
         raise SMTPException("relay refused")
 
 

@@ -40,7 +40,7 @@ def test_cli_json_is_the_spec_report(example):
     assert json.loads(run_report("--week", "2026-W47")) == EXPECTED
     assert json.loads(run_report("--week", "2026-W47", "--format", "json")) == EXPECTED
     assert ReportAccess.objects.count() == 2
-    entry = ReportAccess.objects.first()
+    entry = ReportAccess.objects.order_by("pk")[0]
     assert (entry.person, entry.channel, entry.scope, entry.week) == (
         None,
         "cli",

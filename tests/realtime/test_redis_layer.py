@@ -111,8 +111,16 @@ async def test_a_batch_reaches_every_groups_channels_in_two_round_trips_per_redi
     client = layer.connection(0)
     calls: list[str] = []
     evaluate, pipeline = client.eval, client.pipeline
-    client.eval = lambda *args: calls.append("eval") or evaluate(*args)
-    client.pipeline = lambda **kw: calls.append("pipeline") or pipeline(**kw)
+
+    def counted_eval(*args):
+        calls.append("eval")
+        return evaluate(*args)
+
+    def counted_pipeline(**kw):
+        calls.append("pipeline")
+        return pipeline(**kw)
+
+    client.eval, client.pipeline = counted_eval, counted_pipeline
     await layer.group_send_many([(f"person-{n}", {"type": "person.event", "n": n}) for n in tabs])
     assert calls == ["pipeline", "eval"]
     for n, channels in tabs.items():

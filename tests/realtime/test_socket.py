@@ -381,9 +381,12 @@ async def test_a_ping_while_events_flow_waits_for_them_and_the_next_ping_recover
     await send([anna], payload={"n": 2})  # committed, still "on its way"
     reads = []
     real_catch_up = consumers.catch_up
-    monkeypatch.setattr(
-        consumers, "catch_up", lambda *args: reads.append(args) or real_catch_up(*args)
-    )
+
+    def counted_catch_up(*args):
+        reads.append(args)
+        return real_catch_up(*args)
+
+    monkeypatch.setattr(consumers, "catch_up", counted_catch_up)
     # Event 1 came live since the socket opened: number 2 may still be in flight.
     await communicator.send_json_to({"type": "ping"})
     assert await receive(communicator) == {"type": "pong", "seq": 1}

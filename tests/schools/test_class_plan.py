@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -107,7 +109,7 @@ def test_one_class_and_its_class_teacher(school, admin):
 def test_moving_a_student(school, admin):
     class_5a, class_5b = make_class(school, "5А"), make_class(school, "5Б")
     student = make_member(school, Role.STUDENT, "Петров Иван Олегович")
-    enrol_student(student, class_5a, at=timezone.now() - timezone.timedelta(days=1))
+    enrol_student(student, class_5a, at=timezone.now() - timedelta(days=1))
     move_student(student, class_5b, actor=admin)
     assert class_at(student, timezone.now()) == class_5b
     entry = AuditEntry.objects.get(action="student.moved")

@@ -174,12 +174,12 @@ def build_world() -> World:
         organization=school, name="5А", class_teacher=people["teacher"]
     )
     class_6a = SchoolClass.objects.create(organization=school, name="6А")
-    for student, school_class in (
+    for key, school_class in (
         ("student", class_5a),
         ("classmate", class_5a),
         ("other_child", class_6a),
     ):
-        enrol_student(people[student], school_class, at=since)
+        enrol_student(people[key], school_class, at=since)
     link_parent(people["parent"], people["student"])
     link_parent(people["other_parent"], people["other_child"])
 

@@ -137,6 +137,7 @@ def test_school_dashboard_in_english(client, school):
 @needs_msgfmt
 def test_catalogue_passes_msgfmt_check(tmp_path):
     compiled = tmp_path / "django.mo"
+    assert MSGFMT  # needs_msgfmt skips without it
     result = subprocess.run(  # noqa: S603 - fixed arguments, our own catalogue
         [MSGFMT, "--check", "--statistics", "-o", str(compiled), str(CATALOGUE / "django.po")],
         capture_output=True,

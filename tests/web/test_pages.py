@@ -9,7 +9,9 @@ from tests.factories import local, make_member, make_person
 
 
 def html_lang(response) -> str:
-    return re.search(r'<html lang="([a-z-]+)"', response.content.decode()).group(1)
+    lang = re.search(r'<html lang="([a-z-]+)"', response.content.decode())
+    assert lang, "no <html lang>"
+    return lang.group(1)
 
 
 def test_front_page_is_russian(client, db):
