@@ -22,7 +22,7 @@ def push_message(message_id: int, people: list[int]) -> None:
     told = told_of(message_id, people, now)
     send(pushes_for(told, now), now)
     if told is not None:
-        note_unread(emailed_of(told), told.message.conversation_id, now)
+        note_unread(emailed_of(told), told.message, now)
 
 
 @db_periodic_task(crontab(minute="*/5"), name="notifications.chat_emails")

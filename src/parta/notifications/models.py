@@ -83,13 +83,16 @@ class ChatNotificationSettings(models.Model):
 
 class ChatEmail(models.Model):
     """The email fallback's state for one person and chat: since when a message waits for
-    an email (empty: none waits), and when the last one went. Claiming the row with one
-    conditional UPDATE is what makes a retried or doubled job send a chat-hour once."""
+    an email (empty: none waits), when the last one went and up to which message. Claiming
+    the row with one conditional UPDATE is what makes a retried or doubled job send a
+    chat-hour once."""
 
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
     pending_since = models.DateTimeField(null=True, blank=True)
     last_emailed_at = models.DateTimeField(null=True, blank=True)
+    # The newest message an email has told of: a retried job for it marks nothing again.
+    emailed_up_to = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("письмо о непрочитанных")

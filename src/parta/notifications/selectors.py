@@ -132,11 +132,7 @@ def told_of(message_id: int, people: list[int], now: datetime) -> Told | None:
             return True
         if is_muted(chat, now):
             return False
-        return (
-            not chat.replies_and_announcements_only
-            or message.announced
-            or reply_to_author == pk
-        )
+        return not chat.replies_and_announcements_only or message.announced or reply_to_author == pk
 
     return Told(message, frozenset(pk for pk in members if wants(pk)))
 

@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from pywebpush import WebPushException, webpush
 
 from parta.accounts.models import Person
-from parta.messaging.models import Conversation
+from parta.messaging.models import Conversation, Message
 from parta.messaging.selectors import may_read
 from parta.notifications import vapid
 from parta.notifications.models import (
@@ -195,17 +195,22 @@ def send(pushes: list[Push], now: datetime) -> int:
 
 
 @transaction.atomic
-def note_unread(people: list[int], conversation_id: int, now: datetime) -> None:
+def note_unread(people: list[int], message: Message, now: datetime) -> None:
     """A message these people get the email fallback for: their chat's email now waits,
-    since the first such message (a later one does not put it off)."""
+    since the first such message (a later one does not put it off; one an email already
+    told of, its job retried, changes nothing)."""
     if not people:
         return
+    conversation_id = message.conversation_id
     ChatEmail.objects.bulk_create(
         [ChatEmail(person_id=pk, conversation_id=conversation_id) for pk in people],
         ignore_conflicts=True,
     )
     ChatEmail.objects.filter(
-        person_id__in=people, conversation_id=conversation_id, pending_since__isnull=True
+        person_id__in=people,
+        conversation_id=conversation_id,
+        pending_since__isnull=True,
+        emailed_up_to__lt=message.pk,
     ).update(pending_since=now)
 
 
@@ -241,6 +246,7 @@ def _send_chat_email(row: ChatEmail, now: datetime) -> bool:
             )
             return False
         mail = _chat_email(summary)
+        ChatEmail.objects.filter(pk=row.pk).update(emailed_up_to=summary.newest[-1].pk)
     try:
         mail.send()
     except Exception as exc:  # any backend's failure; the claim stands: never sent twice
