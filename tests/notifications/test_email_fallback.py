@@ -4,10 +4,12 @@ has no pushes, and the scan every five minutes sends at most one email per chat 
 in Russian, with the school's local times, never when muted, read, off, or no longer a
 member, held in quiet hours; a doubled or retried scan sends once."""
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, time
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone, translation
 from huey.contrib.djhuey import HUEY
@@ -23,6 +25,7 @@ from parta.notifications.services import (
     _send_chat_email,
     save_chat_settings,
     save_settings,
+    send_chat_emails,
     subscribe,
 )
 from tests.factories import local, make_class, make_member
@@ -327,6 +330,38 @@ def test_a_scan_run_twice_or_by_two_workers_sends_once(
     # The message's job retried marks nothing new: no second email after the hour.
     jobs.push_message(message.pk, [row.person_id])
     _scan(clock, local("2026-10-05 13:30"))
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_workers_scanning_at_once_send_one_email(
+    chat, clock, mailoutbox, django_capture_on_commit_callbacks
+):
+    teacher, _parent, conversation = chat
+    clock(local("2026-10-05 12:00"))
+    _send(teacher, conversation, "Гонка", django_capture_on_commit_callbacks)
+    moment = clock(local("2026-10-05 12:20"))
+    workers = 4
+    start = threading.Barrier(workers)
+    sent: list[int] = []
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            start.wait(10)
+            sent.append(send_chat_emails(moment))
+        except BaseException as error:  # reported below, the thread cannot raise
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert sorted(sent) == [0, 0, 0, 1]
     assert len(mailoutbox) == 1
 
 
