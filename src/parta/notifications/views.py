@@ -1,6 +1,7 @@
 """The PWA shell's files (manifest, service worker, offline page) and the settings page."""
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -77,8 +78,8 @@ class SettingsForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args: object, has_email: bool, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, has_email: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # Without an address there is nothing to offer: the page says why instead.
         if not has_email:
             del self.fields["email_fallback"]
