@@ -44,10 +44,12 @@ def test_quiet_hours_round_trip(school):
         "quiet_hours": True,
         "quiet_from": "21:00",
         "quiet_until": "07:00",
+        "email_fallback": False,
+        "email_fallback_available": False,
     }
     body = {"quiet_hours": True, "quiet_from": "22:00", "quiet_until": "06:00"}
     response = client.put("/api/notifications/settings", body, content_type="application/json")
-    assert response.json() == body
+    assert response.json() == {**body, "email_fallback": False, "email_fallback_available": False}
     assert (teacher.notification_settings.quiet_from.hour, response.status_code) == (22, 200)
 
 

@@ -3,8 +3,8 @@
 The queue is configured in settings.HUEY: a SQLite file under PARTA_DATA_DIR in the
 embedded default, Redis when REDIS_URL is set. The schedule, from the apps' jobs.py:
 weekly digests checked every hour (monitoring), the sweep of silent call participations
-every minute (calls); daily, the live event log pruned (realtime) and the uploads never
-sent discarded (messaging).
+every minute (calls), the chats' unread emails every five minutes (notifications); daily,
+the live event log pruned (realtime) and the uploads never sent discarded (messaging).
 """
 
 import signal

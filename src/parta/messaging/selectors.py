@@ -200,17 +200,27 @@ def may_join(person: Person, conversation: Conversation, when: datetime) -> bool
     return _access(person, conversation, when).may_join
 
 
+def unread_messages(
+    person: Person, conversation: Any, read_up_to: Any, joined_at: Any
+) -> QuerySet[Message]:
+    """What counts as unread for a member: messages after their read mark, written since
+    they joined, neither deleted nor service notices, nor their own. The membership's
+    values may be OuterRefs (conversations_of counts them row by row)."""
+    return Message.objects.filter(
+        conversation=conversation,
+        pk__gt=read_up_to,
+        written_at__gte=joined_at,
+        deleted_at__isnull=True,
+        is_service=False,
+    ).exclude(author=person)
+
+
 def conversations_of(person: Person) -> QuerySet[ConversationMember]:
     """The person's open memberships, each with its conversation, unread count and last time."""
     unread = (
-        Message.objects.filter(
-            conversation=OuterRef("conversation"),
-            pk__gt=OuterRef("read_up_to"),
-            written_at__gte=OuterRef("joined_at"),
-            deleted_at__isnull=True,
-            is_service=False,
+        unread_messages(
+            person, OuterRef("conversation"), OuterRef("read_up_to"), OuterRef("joined_at")
         )
-        .exclude(author=person)
         .order_by()
         .values("conversation")
         .annotate(n=Count("pk"))

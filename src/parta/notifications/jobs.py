@@ -1,23 +1,44 @@
 """Pushes for new messages, sent on the job queue: outside the sender's request, after its
-commit (realtime.services tells on_published of every event it published)."""
+commit (realtime.services tells on_published of every event it published); and the email
+fallback's scan, every five minutes, for the chats whose email is due."""
 
 from typing import Any
 
 from django.utils import timezone
-from huey.contrib.djhuey import db_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from parta.notifications.selectors import pushes_for
-from parta.notifications.services import send
+from parta.notifications.selectors import anyone_to_tell, emailed_of, pushes_for, told_of
+from parta.notifications.services import note_unread, send, send_chat_emails
 
 
 @db_task(name="notifications.push_message")
 def push_message(message_id: int, people: list[int]) -> None:
+    """The pushes and the email fallback's marks for one new message; one query and done
+    when none of `people` takes pushes or emails (the common case in a new school)."""
+    if not anyone_to_tell(people):
+        return
     now = timezone.now()
-    send(pushes_for(message_id, people, now), now)
+    told = told_of(message_id, people, now)
+    send(pushes_for(told, now), now)
+    if told is not None:
+        note_unread(emailed_of(told), told.message, now)
+
+
+@db_periodic_task(crontab(minute="*/5"), name="notifications.chat_emails")
+def chat_emails() -> None:
+    send_chat_emails(timezone.now())
 
 
 def on_published(people: list[int], kind: str, payload: dict[str, Any]) -> None:
-    """A realtime listener: each new message's audience is queued for its pushes (a large
-    channel's fan-out tells it chunk by chunk, each chunk one job)."""
-    if kind == "message.created":
-        push_message(payload["message"]["id"], people)
+    """A realtime listener: each new message's audience but its author is queued for its
+    pushes (a large channel's fan-out tells it chunk by chunk, each chunk one job). No
+    query here: the send's request stays within its statements, and the job finds out in
+    one query whether anyone is to be told (a check here would cost every send a round
+    trip once most chats have someone with pushes)."""
+    if kind != "message.created":
+        return
+    message = payload["message"]
+    others = [pk for pk in people if pk != message["author"]["id"]]
+    if others and not message["is_service"]:
+        push_message(message["id"], others)

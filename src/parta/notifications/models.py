@@ -45,6 +45,8 @@ class NotificationSettings(models.Model):
     quiet_hours = models.BooleanField(_("тихие часы"), default=True)
     quiet_from = models.TimeField(_("тихо с"), default=time(21, 0))
     quiet_until = models.TimeField(_("тихо до"), default=time(7, 0))
+    # Off by default: an email about a chat only for someone who asked for it.
+    email_fallback = models.BooleanField(_("письма о непрочитанных без push"), default=False)
 
     class Meta:
         verbose_name = _("настройки уведомлений")
@@ -72,6 +74,38 @@ class ChatNotificationSettings(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["person", "conversation"], name="chat_notification_settings_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}/{self.conversation_id}"
+
+
+class ChatEmail(models.Model):
+    """The email fallback's state for one person and chat: since when a message waits for
+    an email (empty: none waits), when the last one went and up to which message. Claiming
+    the row with one conditional UPDATE is what makes a retried or doubled job send a
+    chat-hour once."""
+
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    pending_since = models.DateTimeField(null=True, blank=True)
+    last_emailed_at = models.DateTimeField(null=True, blank=True)
+    # The newest message an email has told of: a retried job for it marks nothing again.
+    emailed_up_to = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("письмо о непрочитанных")
+        verbose_name_plural = _("письма о непрочитанных")
+        constraints = [
+            models.UniqueConstraint(fields=["person", "conversation"], name="chat_email_unique")
+        ]
+        # The periodic scan reads only the rows that wait; most rows wait for nothing.
+        indexes = [
+            models.Index(
+                fields=["pending_since"],
+                condition=models.Q(pending_since__isnull=False),
+                name="chat_email_pending",
             )
         ]
 

@@ -1,18 +1,21 @@
-"""Reads of notifications: where a push may go, who gets one for a message, and how."""
+"""Reads of notifications: where a push may go, who is told of a message and how (a push,
+or the email fallback's summary of a chat)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.urls import reverse
 
 from parta.accounts.models import Person
 from parta.messaging.events import conversation_stream
 from parta.messaging.models import Conversation, ConversationMember, Message
-from parta.messaging.selectors import members_now
+from parta.messaging.selectors import access_to, members_now, unread_messages
 from parta.notifications.models import (
+    ChatEmail,
     ChatNotificationSettings,
     NotificationSettings,
     PushSubscription,
@@ -51,7 +54,7 @@ def endpoint_allowed(endpoint: str) -> bool:
 
 def notification_settings(person: Person) -> NotificationSettings:
     """The person's settings, the defaults if they never saved any (nothing stored)."""
-    found = NotificationSettings.objects.filter(person=person).first()
+    found = NotificationSettings.objects.filter(person=person).select_related("person").first()
     return found or NotificationSettings(person=person)
 
 
@@ -68,68 +71,100 @@ def is_quiet(moment: datetime, quiet_from: time, quiet_until: time) -> bool:
     return now >= quiet_from or now < quiet_until
 
 
+def is_muted(chat: ChatNotificationSettings | None, now: datetime) -> bool:
+    return chat is not None and (
+        chat.muted or (chat.muted_until is not None and chat.muted_until > now)
+    )
+
+
+def announced() -> Exists:
+    """For Message rows: written by the chat's owner, an author or a moderator, whose posts
+    pass "only replies to me and announcements"."""
+    return Exists(
+        ConversationMember.objects.filter(
+            conversation_id=OuterRef("conversation_id"),
+            person_id=OuterRef("author_id"),
+            role__in=ANNOUNCERS,
+        )
+    )
+
+
 @dataclass(frozen=True)
-class Push:
-    subscription: PushSubscription
-    payload: dict[str, object]
+class Told:
+    """A new message and whom of its audience it is news to: members who may read it, not
+    its author, with no tab focused on its chat, who have not muted it."""
+
+    message: Message
+    people: frozenset[int]
 
 
-def pushes_for(message_id: int, people: list[int], now: datetime) -> list[Push]:
-    """The pushes a new message makes: to each of `people` (the event's audience) who is
-    still a member, has a subscription, is not its author, has no tab focused on its chat
-    and has not muted the chat; silent in the person's quiet hours in the school's zone."""
+def told_of(message_id: int, people: list[int], now: datetime) -> Told | None:
+    """Whom of `people` (the event's audience) a new message is to be told to, by push or
+    by the email fallback; None when it is gone or a service notice."""
     message = (
         Message.objects.select_related(
             "author", "reply_to", "conversation__organization__district__region"
         )
+        .annotate(announced=announced())
         .filter(pk=message_id, deleted_at__isnull=True, is_service=False)
         .first()
     )
     if message is None:
-        return []
+        return None
     conversation = message.conversation
     members = set(members_now(conversation, now).filter(person_id__in=people)) - {message.author_id}
     focused = focused_streams(members)
     stream = conversation_stream(conversation.pk)
     members = {pk for pk in members if stream not in focused.get(pk, set())}
     if not members:
-        return []
+        return Told(message, frozenset())
     chats = {
         chat.person_id: chat
         for chat in ChatNotificationSettings.objects.filter(
             conversation=conversation, person_id__in=members
         )
     }
-    announced = ConversationMember.objects.filter(
-        conversation=conversation, person_id=message.author_id, role__in=ANNOUNCERS
-    ).exists()
     reply_to_author = message.reply_to.author_id if message.reply_to else None
 
     def wants(pk: int) -> bool:
         chat = chats.get(pk)
         if chat is None:
             return True
-        if chat.muted or (chat.muted_until is not None and chat.muted_until > now):
+        if is_muted(chat, now):
             return False
-        return not chat.replies_and_announcements_only or announced or reply_to_author == pk
+        return not chat.replies_and_announcements_only or message.announced or reply_to_author == pk
 
-    members = {pk for pk in members if wants(pk)}
+    return Told(message, frozenset(pk for pk in members if wants(pk)))
+
+
+@dataclass(frozen=True)
+class Push:
+    subscription: PushSubscription
+    payload: dict[str, object]
+
+
+def pushes_for(told: Told | None, now: datetime) -> list[Push]:
+    """A push to each subscription of those told; silent in the person's quiet hours in the
+    school's zone."""
+    if told is None or not told.people:
+        return []
+    message = told.message
+    conversation = message.conversation
     quiet = {
         found.person_id: found
-        for found in NotificationSettings.objects.filter(person_id__in=members)
+        for found in NotificationSettings.objects.filter(person_id__in=told.people)
     }
     local = now.astimezone(conversation.organization.region.zone)
     default = NotificationSettings()
-    first_line = message.text.strip().splitlines()[0] if message.text.strip() else ""
     url = reverse("messaging:conversation", args=[conversation.pk]) + f"#m{message.pk}"
     pushes = []
-    for subscription in PushSubscription.objects.filter(person_id__in=members).order_by("pk"):
+    for subscription in PushSubscription.objects.filter(person_id__in=told.people).order_by("pk"):
         own = quiet.get(subscription.person_id, default)
         silent = own.quiet_hours and is_quiet(local, own.quiet_from, own.quiet_until)
         payload: dict[str, object] = {
             "title": conversation.title,
             "sender": message.author.full_name,
-            "body": f"{message.author.full_name}: {first_line[:FIRST_LINE_CHARS]}",
+            "body": f"{message.author.full_name}: {first_line(message)}",
             "url": url,
             "conversation_id": conversation.pk,
             "message_id": message.pk,
@@ -137,6 +172,109 @@ def pushes_for(message_id: int, people: list[int], now: datetime) -> list[Push]:
         }
         pushes.append(Push(subscription, payload))
     return pushes
+
+
+def first_line(message: Message) -> str:
+    text = message.text.strip()
+    return text.splitlines()[0][:FIRST_LINE_CHARS] if text else ""
+
+
+def _has_push() -> Exists:
+    return Exists(PushSubscription.objects.filter(person_id=OuterRef("person_id")))
+
+
+def emailed_of(told: Told | None) -> list[int]:
+    """Those told who get the email fallback instead: it is on, they have an email
+    address, and no browser of theirs is subscribed to pushes."""
+    if told is None or not told.people:
+        return []
+    return list(
+        NotificationSettings.objects.filter(person_id__in=told.people, email_fallback=True)
+        .exclude(person__email="")
+        .exclude(_has_push())
+        .order_by("person_id")
+        .values_list("person_id", flat=True)
+    )
+
+
+def anyone_to_tell(people: Iterable[int]) -> bool:
+    """Whether any of `people` could be told of a message at all (a push subscription, or
+    the email fallback on), in one query: the send path's only cost for notifications
+    when nobody could be."""
+    return Person.objects.filter(
+        Exists(PushSubscription.objects.filter(person_id=OuterRef("pk")))
+        | Exists(
+            NotificationSettings.objects.filter(person_id=OuterRef("pk"), email_fallback=True)
+        ),
+        pk__in=list(people),
+    ).exists()
+
+
+# The email fallback: a message waits EMAIL_AFTER unread before its chat's email (time to
+# read it in Parta), and a chat's email goes at most once per EMAIL_EVERY.
+EMAIL_AFTER = timedelta(minutes=10)
+EMAIL_EVERY = timedelta(hours=1)
+EMAIL_MESSAGES = 3
+
+
+def chat_emails_due(now: datetime) -> list[ChatEmail]:
+    """The chats whose email may go at `now`: a message has waited EMAIL_AFTER, and the
+    last email is EMAIL_EVERY old (or none went)."""
+    return list(
+        ChatEmail.objects.filter(pending_since__lte=now - EMAIL_AFTER)
+        .filter(Q(last_emailed_at__isnull=True) | Q(last_emailed_at__lte=now - EMAIL_EVERY))
+        .select_related("person", "conversation__organization__district__region")
+        .order_by("pending_since", "pk")
+    )
+
+
+def in_quiet_hours(person: Person, conversation: Conversation, now: datetime) -> bool:
+    """Whether it is the person's quiet hours in the school's zone of the conversation."""
+    own = notification_settings(person)
+    local = now.astimezone(conversation.organization.region.zone)
+    return own.quiet_hours and is_quiet(local, own.quiet_from, own.quiet_until)
+
+
+@dataclass(frozen=True)
+class ChatSummary:
+    """What a chat's email says: how many unread messages count, the newest few (oldest of
+    them first) and the first unread one, where the link opens the chat."""
+
+    person: Person
+    conversation: Conversation
+    count: int
+    newest: list[Message]
+    first_unread: int
+
+
+def chat_summary(person: Person, conversation_id: int, now: datetime) -> ChatSummary | None:
+    """The email fallback's summary of a chat for a person at `now`; None when no email is
+    owed: the fallback is off or has no address, a browser of theirs takes pushes, they may
+    no longer read the chat, it is muted, or nothing unread counts (read up to the newest;
+    "only replies to me and announcements": only those count; a mute until a time: nothing
+    written before it)."""
+    own = notification_settings(person)
+    if not (own.email_fallback and person.email):
+        return None
+    if PushSubscription.objects.filter(person=person).exists():
+        return None
+    access = access_to(person, conversation_id, now)
+    if access is None or not access.may_read or access.member is None:
+        return None
+    conversation, member = access.conversation, access.member
+    chat = chat_settings(person, conversation)
+    if is_muted(chat, now):
+        return None
+    unread = unread_messages(person, conversation, member.read_up_to, member.joined_at)
+    if chat.muted_until is not None:
+        unread = unread.filter(written_at__gte=chat.muted_until)
+    if chat.replies_and_announcements_only:
+        unread = unread.filter(Q(announced()) | Q(reply_to__author=person))
+    counted = unread.aggregate(count=Count("pk"), first=Min("pk"))
+    if not counted["count"]:
+        return None
+    newest = list(unread.select_related("author").order_by("-pk")[:EMAIL_MESSAGES])
+    return ChatSummary(person, conversation, counted["count"], newest[::-1], counted["first"])
 
 
 def subscriptions_of(person: Person) -> list[PushSubscription]:

@@ -1,4 +1,5 @@
-"""Writes of notifications: subscriptions, a person's settings, and sending the pushes."""
+"""Writes of notifications: subscriptions, a person's settings, sending the pushes and the
+email fallback's emails."""
 
 import base64
 import binascii
@@ -9,22 +10,36 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from pywebpush import WebPushException, webpush
 
 from parta.accounts.models import Person
-from parta.messaging.models import Conversation
+from parta.messaging.models import Conversation, Message
 from parta.messaging.selectors import may_read
 from parta.notifications import vapid
 from parta.notifications.models import (
+    ChatEmail,
     ChatNotificationSettings,
     NotificationSettings,
     PushSubscription,
 )
-from parta.notifications.selectors import Push, endpoint_allowed
+from parta.notifications.selectors import (
+    ChatSummary,
+    Push,
+    chat_emails_due,
+    chat_summary,
+    endpoint_allowed,
+    first_line,
+    in_quiet_hours,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +98,32 @@ def on_sign_out(sender: object, request: HttpRequest, user: Person | None, **kwa
 
 @transaction.atomic
 def save_settings(
-    person: Person, quiet_hours: bool, quiet_from: time, quiet_until: time
+    person: Person,
+    quiet_hours: bool,
+    quiet_from: time,
+    quiet_until: time,
+    email_fallback: bool | None = None,
 ) -> NotificationSettings:
+    """The person's quiet hours and, unless None (kept as it is), the email fallback, which
+    needs an email address. Turned off, no chat's email waits any more."""
+    if email_fallback and not person.email:
+        raise ValidationError(
+            _("В вашем профиле нет адреса эл. почты: письма слать некуда."), "no_email"
+        )
+    defaults: dict[str, object] = {
+        "quiet_hours": quiet_hours,
+        "quiet_from": quiet_from,
+        "quiet_until": quiet_until,
+    }
+    if email_fallback is not None:
+        defaults["email_fallback"] = email_fallback
     found, _created = NotificationSettings.objects.update_or_create(
-        person=person,
-        defaults={"quiet_hours": quiet_hours, "quiet_from": quiet_from, "quiet_until": quiet_until},
+        person=person, defaults=defaults
     )
+    if not found.email_fallback:
+        ChatEmail.objects.filter(person=person, pending_since__isnull=False).update(
+            pending_since=None
+        )
     return found
 
 
@@ -157,3 +192,101 @@ def send(pushes: list[Push], now: datetime) -> int:
         if delivered:
             PushSubscription.objects.filter(pk__in=delivered).update(last_success_at=now)
     return len(delivered)
+
+
+@transaction.atomic
+def note_unread(people: list[int], message: Message, now: datetime) -> None:
+    """A message these people get the email fallback for: their chat's email now waits,
+    since the first such message (a later one does not put it off; one an email already
+    told of, its job retried, changes nothing)."""
+    if not people:
+        return
+    conversation_id = message.conversation_id
+    ChatEmail.objects.bulk_create(
+        [ChatEmail(person_id=pk, conversation_id=conversation_id) for pk in people],
+        ignore_conflicts=True,
+    )
+    ChatEmail.objects.filter(
+        person_id__in=people,
+        conversation_id=conversation_id,
+        pending_since__isnull=True,
+        emailed_up_to__lt=message.pk,
+    ).update(pending_since=now)
+
+
+def send_chat_emails(now: datetime) -> int:
+    """Every chat email due at `now`: one per person and chat per EMAIL_EVERY, held while
+    it is the person's quiet hours. The number sent; safe to run again or twice at once."""
+    sent = 0
+    for row in chat_emails_due(now):
+        if not in_quiet_hours(row.person, row.conversation, now):
+            sent += _send_chat_email(row, now)
+    return sent
+
+
+def _send_chat_email(row: ChatEmail, now: datetime) -> bool:
+    """Claim the row (one conditional UPDATE: a second worker, or a retry, finds it changed
+    and sends nothing), then summarise and send. Nothing owed: the claim is given back."""
+    previous = row.last_emailed_at
+    claimed = (
+        ChatEmail.objects.filter(pk=row.pk, pending_since=row.pending_since)
+        .filter(
+            Q(last_emailed_at__isnull=True) if previous is None else Q(last_emailed_at=previous)
+        )
+        .update(pending_since=None, last_emailed_at=now)
+    )
+    if not claimed:
+        return False
+    # Parta keeps no language per person (the switch is a cookie): emails go in Russian.
+    with translation.override(settings.LANGUAGE_CODE):
+        summary = chat_summary(row.person, row.conversation_id, now)
+        if summary is None:
+            ChatEmail.objects.filter(pk=row.pk, last_emailed_at=now).update(
+                last_emailed_at=previous
+            )
+            return False
+        mail = _chat_email(summary)
+        ChatEmail.objects.filter(pk=row.pk).update(emailed_up_to=summary.newest[-1].pk)
+    try:
+        mail.send()
+    except Exception as exc:  # any backend's failure; the claim stands: never sent twice
+        log.warning(
+            "chat email failed: person=%s conversation=%s: %s",
+            row.person_id,
+            row.conversation_id,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def _chat_email(summary: ChatSummary) -> EmailMultiAlternatives:
+    conversation = summary.conversation
+    path = reverse("messaging:conversation", args=[conversation.pk])
+    context = {
+        "summary": summary,
+        "zone": conversation.organization.region.zone,
+        "lines": [
+            {
+                "at": message.written_at,
+                "author": message.author.full_name,
+                "text": first_line(message),
+            }
+            for message in summary.newest
+        ],
+        "more": summary.count - len(summary.newest),
+        "url": f"{settings.PARTA_BASE_URL}{path}#m{summary.first_unread}",
+        "settings_url": settings.PARTA_BASE_URL + reverse("notifications:settings"),
+    }
+    subject = ngettext(
+        "Новое сообщение в «%(title)s»",
+        "Новых сообщений в «%(title)s»: %(count)s",
+        summary.count,
+    ) % {"title": conversation.title, "count": summary.count}
+    mail = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("notifications/chat_email.txt", context),
+        to=[summary.person.email],
+    )
+    mail.attach_alternative(render_to_string("notifications/chat_email.html", context), "text/html")
+    return mail

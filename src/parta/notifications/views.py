@@ -1,6 +1,7 @@
 """The PWA shell's files (manifest, service worker, offline page) and the settings page."""
 
 import json
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -69,14 +70,28 @@ class SettingsForm(forms.Form):
     quiet_hours = forms.BooleanField(label=gettext_lazy("Тихие часы"), required=False)
     quiet_from = forms.TimeField(label=gettext_lazy("С"))
     quiet_until = forms.TimeField(label=gettext_lazy("До"))
+    email_fallback = forms.BooleanField(
+        label=gettext_lazy("Письма о непрочитанных, когда нет push-уведомлений"),
+        help_text=gettext_lazy(
+            "Не чаще одного письма о беседе в час; в тихие часы письмо ждёт их конца."
+        ),
+        required=False,
+    )
+
+    def __init__(self, *args: Any, has_email: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Without an address there is nothing to offer: the page says why instead.
+        if not has_email:
+            del self.fields["email_fallback"]
 
 
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
     person = signed_in(request)
     current = selectors.notification_settings(person)
+    has_email = bool(person.email)
     if request.method == "POST":
-        form = SettingsForm(request.POST)
+        form = SettingsForm(request.POST, has_email=has_email)
         if form.is_valid():
             services.save_settings(person, **form.cleaned_data)
             return redirect("notifications:settings")
@@ -86,7 +101,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                 "quiet_hours": current.quiet_hours,
                 "quiet_from": current.quiet_from,
                 "quiet_until": current.quiet_until,
-            }
+                "email_fallback": current.email_fallback,
+            },
+            has_email=has_email,
         )
-    chats = selectors.muted_chats(person, timezone.now())
-    return render(request, "notifications/settings.html", {"form": form, "chats": chats})
+    context = {
+        "form": form,
+        "chats": selectors.muted_chats(person, timezone.now()),
+        "email": person.email,
+        "devices": len(selectors.subscriptions_of(person)),
+    }
+    return render(request, "notifications/settings.html", context)
