@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from pywebpush import WebPushException, webpush
 
 from parta.accounts.models import Person
 from parta.messaging.models import Conversation, Message
@@ -157,6 +156,10 @@ def save_chat_settings(
 def send(pushes: list[Push], now: datetime) -> int:
     """Encrypt and post each push (pywebpush); a subscription its push service calls gone
     (404, 410) is deleted. The number delivered."""
+    # Imported here: pywebpush brings aiohttp, a quarter of a second at every start of every
+    # process (every command, every worker) that pushes nothing.
+    from pywebpush import WebPushException, webpush
+
     delivered = []
     gone = []
     claims = {"sub": settings.PARTA_VAPID_SUBJECT}
