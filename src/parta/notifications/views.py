@@ -4,15 +4,19 @@ import json
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST
 
+from parta.messaging.models import Conversation
 from parta.notifications import selectors, services
+from parta.notifications.templatetags.notifications import bell_context
 from parta.web.auth import signed_in
 
 THEME = "#1f5f8b"
@@ -90,3 +94,29 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         )
     chats = selectors.muted_chats(person, timezone.now())
     return render(request, "notifications/settings.html", {"form": form, "chats": chats})
+
+
+@login_required
+@require_POST
+def chat_notifications(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """A choice of the chat page's bell; an outsider gets the site's 403 (PermissionDenied).
+    chat_bell.js asks for the bell redrawn (X-Parta-Fragment), a plain form goes back."""
+    person = signed_in(request)
+    conversation = get_object_or_404(
+        Conversation.objects.select_related("organization__district__region"),
+        pk=conversation_id,
+        deleted_at__isnull=True,
+    )
+    now = timezone.now()
+    try:
+        services.choose_chat_notifications(
+            person, conversation, request.POST.get("choice", ""), now
+        )
+    except ValidationError as refused:
+        return HttpResponseBadRequest(
+            " ".join(refused.messages), content_type="text/plain; charset=utf-8"
+        )
+    if request.headers.get("X-Parta-Fragment"):
+        bell = selectors.chat_bell(person, conversation, now)
+        return render(request, "notifications/_chat_bell.html", bell_context(bell, now))
+    return redirect("messaging:conversation", pk=conversation.pk)
