@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from parta.messaging.models import Conversation
 from parta.notifications import selectors, services
+from parta.notifications.shell import shell
 from parta.notifications.templatetags.notifications import bell_context
 from parta.web.auth import signed_in
 
@@ -50,17 +51,15 @@ def manifest(request: HttpRequest) -> JsonResponse:
 # by the browser's HTTP cache, so a new version is picked up at the next visit.
 @cache_control(no_cache=True)
 def service_worker(request: HttpRequest) -> HttpResponse:
-    shell = [
-        "/offline/",
-        static("web/parta.css"),
-        static("realtime/events.js"),
-        static("notifications/push.js"),
-        static("notifications/icon-192.png"),
-    ]
+    found = shell()
     return render(
         request,
         "notifications/sw.js",
-        {"shell": json.dumps(shell), "version": "1"},
+        {
+            "shell": json.dumps(found.urls),
+            "version": found.version,
+            "icon": json.dumps(static("notifications/icon-192.png")),
+        },
         content_type="text/javascript",
     )
 
