@@ -1,8 +1,12 @@
 """The PWA shell: manifest, service worker at the root, offline page, settings page."""
 
+import json
+import re
+
 import pytest
 from django.test import Client
 
+from parta.notifications import shell
 from parta.notifications.models import NotificationSettings
 from tests.factories import make_member
 
@@ -24,6 +28,29 @@ def test_the_service_worker_is_served_from_the_root_with_the_shell(client: Clien
     body = response.content.decode()
     assert '"/offline/"' in body and "showNotification" in body and "openWindow" in body
     assert client.get("/offline/").status_code == 200
+
+
+def test_the_shell_is_every_static_file_of_partas_apps_under_a_version_of_their_contents(
+    client: Client, monkeypatch, tmp_path
+):
+    body = client.get("/sw.js").content.decode()
+    listed = re.search(r"const SHELL = (\[.*?\]);", body)
+    assert listed, body[:200]
+    urls = json.loads(listed.group(1))
+    assert urls[0] == "/offline/"
+    for name in ("web/parta.css", "messaging/chat.css", "messaging/chat.js", "calls/call.js"):
+        assert f"/static/{name}" in urls
+    assert "/static/realtime/events.js" in urls  # imported by chat.js, not linked by a page
+    assert not [url for url in urls if url.startswith("/static/admin/")]
+    assert f'"parta-shell-{shell.shell().version}"' in body
+
+    # A changed file is a new version, and so a new sw.js.
+    file = tmp_path / "chat.js"
+    monkeypatch.setattr(shell, "_files", lambda: {"messaging/chat.js": file})
+    file.write_text("export const a = 1;")
+    before = shell._shell().version
+    file.write_text("export const a = 2;")
+    assert shell._shell().version != before
 
 
 def test_the_chat_list_offers_install_and_notifications(school, client: Client):

@@ -755,6 +755,13 @@ PAGE_ROWS = [
     page("notifications:service-worker", "GET", EVERYONE),
     page("notifications:offline", "GET", EVERYONE),
     page("notifications:settings", "GET", SIGNED_IN),
+    page(
+        "notifications:chat",
+        "POST",
+        "teacher student",
+        values=lambda w: {"conversation_id": w.class_chat.pk},
+        body=lambda w: {"choice": "off"},
+    ),
     page("web:my-organizations", "GET", SIGNED_IN),
     page("admin:index", "GET", "operator"),
 ]

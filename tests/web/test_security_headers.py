@@ -113,6 +113,7 @@ def test_the_chat_page_starts_its_scripts_from_files_with_data_attributes(client
         "/static/calls/panel.js",
         "/static/messaging/chat.js",
         "/static/notifications/push.js",
+        "/static/notifications/chat_bell.js",
     }
     # The event number the page was rendered at, for events.js's catch-up.
     assert re.search(r'id="messages"[^>]* data-events-after="\d+"', html)

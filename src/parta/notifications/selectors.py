@@ -63,6 +63,39 @@ def chat_settings(person: Person, conversation: Conversation) -> ChatNotificatio
     return found.first() or ChatNotificationSettings(person=person, conversation=conversation)
 
 
+# «Без звука до утра» ends at this hour in the school's zone.
+MORNING = time(7, 0)
+
+
+def next_morning(conversation: Conversation, now: datetime) -> datetime:
+    """The first 07:00 after `now` in the zone of the chat's school."""
+    local = now.astimezone(conversation.organization.region.zone)
+    morning = local.replace(hour=MORNING.hour, minute=MORNING.minute, second=0, microsecond=0)
+    return morning if morning > local else morning + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ChatBell:
+    """A person's notifications of one chat as they stand at a moment, for its page:
+    `state` is "on", "off" (muted for good), "until" (muted until `until`) or "replies"."""
+
+    conversation: Conversation
+    state: str
+    until: datetime | None
+
+
+def chat_bell(person: Person, conversation: Conversation, now: datetime) -> ChatBell:
+    """One query. A mute whose time has passed reads as on, as pushes_for treats it."""
+    found = chat_settings(person, conversation)
+    if found.muted:
+        return ChatBell(conversation, "off", None)
+    if found.muted_until is not None and found.muted_until > now:
+        return ChatBell(conversation, "until", found.muted_until)
+    if found.replies_and_announcements_only:
+        return ChatBell(conversation, "replies", None)
+    return ChatBell(conversation, "on", None)
+
+
 def is_quiet(moment: datetime, quiet_from: time, quiet_until: time) -> bool:
     """Whether a local time falls in quiet hours; 21:00–07:00 spans midnight."""
     now = moment.time()

@@ -5,7 +5,7 @@ import base64
 import binascii
 import json
 import logging
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +38,7 @@ from parta.notifications.selectors import (
     endpoint_allowed,
     first_line,
     in_quiet_hours,
+    next_morning,
 )
 
 log = logging.getLogger(__name__)
@@ -137,10 +138,26 @@ def save_chat_settings(
     now: datetime,
 ) -> ChatNotificationSettings:
     """A person's own settings for a chat they may read."""
-    if not may_read(person, conversation, now):
-        raise PermissionDenied(_("Вы не участник этой беседы."))
+    _require_reader(person, conversation, now)
     if muted_until is not None and timezone.is_naive(muted_until):
         raise ValidationError(_("Укажите время с часовым поясом."), "naive_time")
+    return _store_chat_settings(
+        person, conversation, muted, muted_until, replies_and_announcements_only
+    )
+
+
+def _require_reader(person: Person, conversation: Conversation, now: datetime) -> None:
+    if not may_read(person, conversation, now):
+        raise PermissionDenied(_("Вы не участник этой беседы."))
+
+
+def _store_chat_settings(
+    person: Person,
+    conversation: Conversation,
+    muted: bool,
+    muted_until: datetime | None,
+    replies_and_announcements_only: bool,
+) -> ChatNotificationSettings:
     found, _created = ChatNotificationSettings.objects.update_or_create(
         person=person,
         conversation=conversation,
@@ -151,6 +168,30 @@ def save_chat_settings(
         },
     )
     return found
+
+
+# The chat page's bell: what each of its buttons does (the API sets the fields directly).
+BELL_CHOICES = ("on", "off", "hour", "eight_hours", "morning", "replies")
+
+
+@transaction.atomic
+def choose_chat_notifications(
+    person: Person, conversation: Conversation, choice: str, now: datetime
+) -> ChatNotificationSettings:
+    """One of the bell's choices: on, off, off for 1 or 8 hours or until 07:00 in the
+    school's zone, or (channels only) only replies to me and announcements."""
+    if choice not in BELL_CHOICES:
+        raise ValidationError(_("Нет такой настройки уведомлений."), "bad_choice")
+    # Before the channel check, so an outsider learns nothing of the chat.
+    _require_reader(person, conversation, now)
+    if choice == "replies" and conversation.kind != Conversation.Kind.CHANNEL:
+        raise ValidationError(_("Только ответы и объявления — настройка каналов."), "not_channel")
+    until = {
+        "hour": now + timedelta(hours=1),
+        "eight_hours": now + timedelta(hours=8),
+        "morning": next_morning(conversation, now),
+    }.get(choice)
+    return _store_chat_settings(person, conversation, choice == "off", until, choice == "replies")
 
 
 def send(pushes: list[Push], now: datetime) -> int:

@@ -9,4 +9,9 @@ urlpatterns: list[URLPattern] = [
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("offline/", views.offline, name="offline"),
     path("notifications/settings/", views.settings_page, name="settings"),
+    path(
+        "notifications/conversations/<int:conversation_id>/",
+        views.chat_notifications,
+        name="chat",
+    ),
 ]

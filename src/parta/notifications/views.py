@@ -5,15 +5,20 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.core.exceptions import BadRequest, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_POST
 
+from parta.messaging.models import Conversation
 from parta.notifications import selectors, services
+from parta.notifications.shell import shell
+from parta.notifications.templatetags.notifications import bell_context
 from parta.web.auth import signed_in
 
 THEME = "#1f5f8b"
@@ -47,17 +52,15 @@ def manifest(request: HttpRequest) -> JsonResponse:
 # by the browser's HTTP cache, so a new version is picked up at the next visit.
 @cache_control(no_cache=True)
 def service_worker(request: HttpRequest) -> HttpResponse:
-    shell = [
-        "/offline/",
-        static("web/parta.css"),
-        static("realtime/events.js"),
-        static("notifications/push.js"),
-        static("notifications/icon-192.png"),
-    ]
+    found = shell()
     return render(
         request,
         "notifications/sw.js",
-        {"shell": json.dumps(shell), "version": "1"},
+        {
+            "shell": json.dumps(found.urls),
+            "version": found.version,
+            "icon": json.dumps(static("notifications/icon-192.png")),
+        },
         content_type="text/javascript",
     )
 
@@ -112,3 +115,30 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         "devices": len(selectors.subscriptions_of(person)),
     }
     return render(request, "notifications/settings.html", context)
+
+
+@login_required
+@require_POST
+def chat_notifications(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """A choice of the chat page's bell; an outsider gets the site's 403 (PermissionDenied).
+    chat_bell.js asks for the bell redrawn (X-Parta-Fragment), a plain form goes back."""
+    person = signed_in(request)
+    conversation = get_object_or_404(
+        Conversation.objects.select_related("organization__district__region"),
+        pk=conversation_id,
+        deleted_at__isnull=True,
+    )
+    now = timezone.now()
+    try:
+        services.choose_chat_notifications(
+            person, conversation, request.POST.get("choice", ""), now
+        )
+    except ValidationError as refused:
+        problem = " ".join(refused.messages)
+        if request.headers.get("X-Parta-Fragment"):  # shown inside the bell by chat_bell.js
+            return HttpResponseBadRequest(problem, content_type="text/plain; charset=utf-8")
+        raise BadRequest(problem) from refused
+    if request.headers.get("X-Parta-Fragment"):
+        bell = selectors.chat_bell(person, conversation, now)
+        return render(request, "notifications/_chat_bell.html", bell_context(bell, now))
+    return redirect("messaging:conversation", pk=conversation.pk)

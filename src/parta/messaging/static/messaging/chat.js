@@ -57,20 +57,31 @@ function start(list) {
   function say(text) { if (status) status.textContent = text || ""; }
 
   // As the server's moment_text: «today» is the server's date in the school's zone (data-today),
-  // so a live message reads as it will after a reload.
-  const today = new Date(list.dataset.today + "T00:00:00Z");
+  // so a live message reads as it will after a reload; when that date turns over on this
+  // clock (a page left open past midnight), every label is drawn again.
+  const partsOf = (moment) => Object.fromEntries(clock.formatToParts(moment).map(({ type, value }) => [type, value]));
+  const dayOf = (p) => Date.UTC(Number(p.year), p.month - 1, Number(p.day));
+  let today = Date.parse(list.dataset.today + "T00:00:00Z");
   const fillIn = (pattern, parts) => pattern.replace(/%\((\w+)\)s/g, (_, name) => parts[name]);
   function stamp(iso) {
-    const p = Object.fromEntries(clock.formatToParts(new Date(iso)).map(({ type, value }) => [type, value]));
+    const p = partsOf(new Date(iso));
     const time = `${p.hour}:${p.minute}`;
-    const days = Math.round((today - Date.UTC(Number(p.year), p.month - 1, Number(p.day))) / 86400000);
+    const days = Math.round((today - dayOf(p)) / 86400000);
     const w = words.moments;
     const text = days === 0 ? fillIn(w.today, { time })
       : days === 1 ? fillIn(w.yesterday, { time })
-      : fillIn(Number(p.year) === today.getUTCFullYear() ? w.this_year : w.other_year,
+      : fillIn(Number(p.year) === new Date(today).getUTCFullYear() ? w.this_year : w.other_year,
         { day: String(Number(p.day)), month: w.months[p.month - 1], year: p.year });
     return { text, title: `${p.day}.${p.month}.${p.year} ${time}` };
   }
+  function turnOfTheDay() {
+    const now = dayOf(partsOf(new Date()));
+    if (now <= today) return;
+    today = now;
+    for (const time of list.querySelectorAll("time[datetime]")) time.textContent = stamp(time.getAttribute("datetime")).text;
+  }
+  setInterval(turnOfTheDay, 60000);
+  document.addEventListener("visibilitychange", turnOfTheDay);
 
   // Django's filesizeformat, in its own words (a no-break space, one decimal).
   function size(bytes) {

@@ -1,10 +1,16 @@
-// Parta's service worker: keeps the app shell and static files for offline use, shows
-// pushes (notifications.services.send) and opens the chat at the message on a tap.
+// Parta's service worker: keeps the app shell (notifications/shell.py: every static file of
+// Parta's apps and the offline page) for a second load without the network and for offline
+// use, shows pushes (notifications.services.send) and opens the chat at the message on a tap.
+// The version is a hash of the files' contents: a changed file changes this script, and the
+// new worker fetches the shell afresh into a cache of its own.
 const CACHE = "parta-shell-{{ version }}";
 const SHELL = {{ shell|safe }};
+const ICON = {{ icon|safe }};
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)));
+  // "reload": past the HTTP cache, which may still hold the previous version of a file.
+  const requests = SHELL.map((url) => new Request(url, { cache: "reload" }));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(requests)));
   self.skipWaiting();
 });
 
@@ -21,13 +27,9 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== location.origin) return;
   if (url.pathname.startsWith("/static/")) {
-    // Static files carry a hash in their name: the cached copy is the right one.
-    event.respondWith(
-      caches.match(request).then((hit) => hit || fetch(request).then((response) => {
-        if (response.ok) caches.open(CACHE).then((cache) => cache.put(request, response.clone()));
-        return response;
-      }))
-    );
+    // The cache holds this version's files, so a copy found is the current one; anything
+    // else under /static/ (the admin's) goes to the network and its HTTP cache.
+    event.respondWith(caches.open(CACHE).then((cache) => cache.match(request)).then((hit) => hit || fetch(request)));
   } else if (request.mode === "navigate") {
     event.respondWith(fetch(request).catch(() => caches.match("/offline/")));
   }
@@ -40,7 +42,7 @@ self.addEventListener("push", (event) => {
       body: data.body || "",
       tag: `conversation-${data.conversation_id}`,
       silent: Boolean(data.silent),
-      icon: SHELL[SHELL.length - 1],
+      icon: ICON,
       data: { url: data.url || "/messages/" },
     })
   );
