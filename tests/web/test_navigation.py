@@ -113,9 +113,10 @@ def test_the_menu_reads_the_same_few_queries_however_many_schools(
     request = RequestFactory().get("/")
     request.user = teacher
     # A chat in each school, with a message from someone else waiting in it.
-    for organization in [school, *Organization.objects.exclude(pk=school.pk).filter(
-        kind=school.kind
-    )]:
+    for organization in [
+        school,
+        *Organization.objects.exclude(pk=school.pk).filter(kind=school.kind),
+    ]:
         chat = create_conversation(teacher, organization, title="Чат", members=[])
         colleague = make_member(organization, "teacher")
         add_members(chat, [colleague], by=teacher)
