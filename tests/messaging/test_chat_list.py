@@ -302,12 +302,12 @@ def test_every_page_shows_the_total_in_the_menu_and_the_title(s):
     chats(s, 2)
     html = client_for(s.colleague).get("/help/").content.decode()
     assert re.search(r"<title>\(2\) ", html)
-    badges = re.findall(r'<span class="unread-total"[^>]*>(\d+)</span>', html)
+    badges = re.findall(r'<span class="unread-total"[^>]*><span class="count">(\d+)<', html)
     assert badges == ["2", "2"]  # the header and the phone's tab bar
     assert "/static/messaging/unread.js" in html
     quiet = client_for(s.teacher).get("/help/").content.decode()
     assert not re.search(r"<title>\(", quiet)
-    assert re.search(r'<span class="unread-total"[^>]* hidden>0</span>', quiet)
+    assert re.search(r'<span class="unread-total"[^>]* hidden><span class="count">0<', quiet)
 
 
 def test_opening_the_chat_lowers_the_total_on_that_page(s):

@@ -10,14 +10,14 @@ if (badges.length) start();
 
 function start() {
   const me = Number(badges[0].dataset.me);
-  let total = Number(badges[0].textContent) || 0;
+  let total = Number(badges[0].querySelector(".count").textContent) || 0;
   let newest = Number(badges[0].dataset.newest) || 0;
   const counted = new Set();
   const bareTitle = document.title.replace(/^\(\d+\) /, "");
 
   function show() {
     for (const badge of badges) {
-      badge.textContent = String(total);
+      badge.querySelector(".count").textContent = String(total);
       badge.hidden = total <= 0;
     }
     document.title = total > 0 ? `(${total}) ${bareTitle}` : bareTitle;
