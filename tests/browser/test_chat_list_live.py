@@ -183,3 +183,29 @@ def test_any_page_counts_live_and_reading_in_another_tab_clears_it(
         expect(help_tab).to_have_title(bare_title, timeout=15_000)
         expect(help_tab.locator(".tab-bar .unread-total")).to_be_hidden()
         expect(list_tab.locator(".tab-bar .unread-total")).to_be_hidden()
+
+
+def test_a_message_between_drawing_and_listening_is_counted(family, browser, tmp_path, monkeypatch):
+    """The first page of a tab listens «from now on»: at its socket's ready it asks for the
+    total again, so a message written while its scripts loaded is not lost."""
+    from playwright.sync_api import expect
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    teacher, parent, parents, _ = family
+    with uvicorn_servers(server_env(DEBUG="1"), tmp_path, count=1) as ports:
+        server = f"http://127.0.0.1:{ports[0]}"
+        page = signed_in_page(browser, server, parent)
+        page.set_viewport_size(PHONE)
+        written = []
+
+        def write_first(route):
+            # The page is drawn (no unread yet); its total's script is on its way.
+            if not written:
+                written.append(send_message(teacher, parents, "Пока страница грузилась"))
+            route.continue_()
+
+        page.route("**/static/messaging/unread.js", write_first)
+        page.goto("/help/")
+        expect(page).to_have_title("(1) Помощь — Парта", timeout=15_000)
+        expect(page.locator(".tab-bar .unread-total .count")).to_have_text("1")
+        assert written

@@ -20,6 +20,7 @@ from parta.messaging.selectors import (
 from parta.messaging.services import (
     MAX_PINNED_CHATS,
     create_conversation,
+    delete_conversation,
     delete_message,
     mark_read,
     pin_conversation,
@@ -333,3 +334,11 @@ def test_the_list_speaks_english_when_chosen(s):
     assert "Pinned chats stay at the top of the list; you can pin up to 10." in html
     assert ">Unpin</button>" in html and 'title="Pinned"' in html
     assert '"attachment": "Attachment"' in html  # list.js's words
+
+
+def test_a_deleted_chats_pin_takes_no_place(s):
+    made = chats(s, MAX_PINNED_CHATS + 1)
+    for chat in made[:MAX_PINNED_CHATS]:
+        pin_conversation(s.colleague, chat, True)
+    delete_conversation(made[0], by=s.teacher)
+    assert pin_conversation(s.colleague, made[-1], True).pinned_at is not None

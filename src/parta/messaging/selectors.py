@@ -214,6 +214,12 @@ def _open_memberships(person: Person) -> QuerySet[ConversationMember]:
     )
 
 
+def pinned_chats(person: Person) -> QuerySet[ConversationMember]:
+    """The memberships the person has pinned, of chats still in their list: pins of a
+    deleted chat or of a school left take no place of the limit."""
+    return _open_memberships(person).filter(pinned_at__isnull=False)
+
+
 def _unread_in(person: Person) -> Coalesce:
     """For ConversationMember rows: how many messages of others the member has not read
     (those written since joining, not deleted, not service notices)."""

@@ -40,6 +40,7 @@ from parta.messaging.selectors import (
     may_post,
     member_ids,
     membership,
+    pinned_chats,
 )
 from parta.messaging.signals import messages_written
 from parta.structure.models import Organization, SchoolClass
@@ -699,12 +700,8 @@ def pin_conversation(
         raise PermissionDenied(_("Вы не участник этой беседы."))
     member = ConversationMember.objects.select_for_update().get(pk=access.member.pk)
     if pinned and member.pinned_at is None:
-        # Locks the person's open memberships: two pins at once cannot both pass the limit.
-        held = list(
-            ConversationMember.objects.select_for_update()
-            .filter(person=person, left_at__isnull=True, pinned_at__isnull=False)
-            .values_list("pk", flat=True)
-        )
+        # Locks the person's pins: two pins at once cannot both pass the limit.
+        held = list(pinned_chats(person).select_for_update(of=("self",)).values_list("pk"))
         if len(held) >= MAX_PINNED_CHATS:
             raise ValidationError(
                 _("Закрепить можно не больше %(limit)d бесед: открепите какую-нибудь.")

@@ -65,6 +65,8 @@ function start() {
     }
   });
   document.addEventListener("parta:resync", recount);
+  // The first page of a tab listens "from now on": a message between drawing and listening.
+  document.addEventListener("parta:ready", ({ detail }) => { if (detail.blind) recount(); });
   show();
   // Pages without live parts of their own still hear of new messages (the first caller of
   // start wins: the chat and the list pass the number they were drawn at).
