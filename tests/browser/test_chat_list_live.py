@@ -118,7 +118,7 @@ def test_the_list_and_the_chat_show_one_local_time(family, browser, live_server)
     from playwright.sync_api import expect
 
     teacher, parent, parents, _ = family
-    message = send_message(teacher, parents, "Доброе утро")
+    message = send_message(teacher, parents, "Доброе утро, " + "уважаемые родители, " * 10)
     # 18:30 UTC is 01:30 of the next day in Krasnoyarsk, the school's zone; the chat's
     # other messages go before it, so it is the one the list shows.
     Message.objects.filter(conversation=parents).exclude(pk=message.pk).update(
@@ -132,6 +132,10 @@ def test_the_list_and_the_chat_show_one_local_time(family, browser, live_server)
     page.goto("/messages/")
     listed = page.locator(f'#chats li[data-conversation="{parents.pk}"] time')
     expect(listed).to_have_attribute("title", "10.03.2026 01:30")
+    # A long first line is cut with «…»: the row, its badge and its pin button stay on screen.
+    for control in page.locator("#chats li .pin, #chats li a").all():
+        box = control.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"], box
     in_list = listed.inner_text()
     page.goto(f"/messages/{parents.pk}/")
     shown = page.locator(f"#m{message.pk} time")
