@@ -215,5 +215,7 @@ def test_every_action_is_in_the_openapi_schema(s):
         f"{API}/conversations/{{conversation_id}}/read": {"post"},
         f"{API}/conversations/{{conversation_id}}/attachments": {"post"},
         f"{API}/organizations/{{organization_id}}/channels": {"get"},
+        f"{API}/conversations/{{conversation_id}}/pin": {"put", "delete"},
+        f"{API}/unread": {"get"},
     }
     assert "MessageOut" in schema["components"]["schemas"]

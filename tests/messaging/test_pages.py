@@ -161,6 +161,8 @@ def test_first_load_of_a_busy_chat_page_is_under_60_kb(s, chat):
         "messaging/chat.css",
         "realtime/events.js",
         "messaging/chat.js",
+        "messaging/moments.js",  # the moments' words, shared with the chat list
+        "messaging/unread.js",  # the unread total in the menu and the title
         "calls/panel.js",
         "notifications/push.js",  # the service worker, install and push buttons, focus
         "notifications/chat_bell.js",  # the chat's notification bell without a reload

@@ -399,6 +399,20 @@ API_ROWS = [
         values=CLASS_CHAT,
         body=lambda w: {},
     ),
+    # A person's own list: only members pin (the admin moderates the chat, has no row of it).
+    op(
+        "PUT",
+        "/messaging/conversations/{conversation_id}/pin",
+        "teacher student",
+        values=CLASS_CHAT,
+    ),
+    op(
+        "DELETE",
+        "/messaging/conversations/{conversation_id}/pin",
+        "teacher student",
+        values=CLASS_CHAT,
+    ),
+    op("GET", "/messaging/unread", SIGNED_IN),
     op(
         "POST",
         "/messaging/conversations/{conversation_id}/attachments",
@@ -672,6 +686,13 @@ PAGE_ROWS = [
         "messaging:conversation", "GET", "teacher student", values=lambda w: {"pk": w.class_chat.pk}
     ),
     page("messaging:join", "POST", SCHOOL, values=lambda w: {"pk": w.channel.pk}),
+    page(
+        "messaging:pin",
+        "POST",
+        "teacher student",
+        values=lambda w: {"pk": w.class_chat.pk},
+        body=lambda w: {"pinned": "1"},
+    ),
     page(
         "messaging:direct",
         "POST",

@@ -7,6 +7,9 @@ from django.urls import reverse
 
 from parta.accounts.services import grant_role
 from parta.invites.models import JoinRequest
+from parta.messaging.models import Message
+from parta.messaging.selectors import UnreadTotal
+from parta.messaging.services import add_members, create_conversation, send_message
 from parta.structure.models import Organization
 from parta.web.context_processors import navigation
 from tests.factories import local, make_class, make_member, make_org, make_person
@@ -109,14 +112,25 @@ def test_the_menu_reads_the_same_few_queries_however_many_schools(
         make_class(other, "6Б", class_teacher=teacher)
     request = RequestFactory().get("/")
     request.user = teacher
-    # The memberships, the classes led, one's own requests.
-    with django_assert_num_queries(3):
+    # A chat in each school, with a message from someone else waiting in it.
+    for organization in [
+        school,
+        *Organization.objects.exclude(pk=school.pk).filter(kind=school.kind),
+    ]:
+        chat = create_conversation(teacher, organization, title="Чат", members=[])
+        colleague = make_member(organization, "teacher")
+        add_members(chat, [colleague], by=teacher)
+        send_message(colleague, chat, "Добрый день")
+    newest = Message.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    # The memberships, the classes led, one's own requests, the unread total.
+    with django_assert_num_queries(4):
         shown = navigation(request)
     assert shown == {
         "sees_indicators": True,
         "manages": True,
         "has_own_requests": False,
         "creates_chats": True,
+        "unread": UnreadTotal(total=schools, newest=newest),
     }
 
 

@@ -112,6 +112,7 @@ def test_the_chat_page_starts_its_scripts_from_files_with_data_attributes(client
     assert {s["src"] for s in page.scripts if s.get("src")} == {
         "/static/calls/panel.js",
         "/static/messaging/chat.js",
+        "/static/messaging/unread.js",
         "/static/notifications/push.js",
         "/static/notifications/chat_bell.js",
     }

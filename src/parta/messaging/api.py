@@ -76,10 +76,32 @@ class ConversationOut(Schema):
     created_at: str
 
 
+class LastMessageOut(Schema):
+    id: int
+    author: PersonRef
+    written_at: str
+    preview: str = Field(description="первая строка текста; пусто у удалённого и служебного")
+    deleted: bool
+    is_service: bool
+    service_kind: str
+
+
 class ConversationListItem(ConversationOut):
     unread: int
     my_role: str
     last_message_at: str | None
+    pinned_at: str | None = Field(description="закреплена вверху своего списка")
+    last_message: LastMessageOut | None
+
+
+class PinnedOut(Schema):
+    conversation_id: int
+    pinned_at: str | None
+
+
+class UnreadOut(Schema):
+    total: int = Field(description="непрочитанные во всех беседах")
+    newest: int = Field(description="id новейшего сообщения на момент подсчёта")
 
 
 class ConversationMemberOut(Schema):
@@ -215,22 +237,44 @@ def _detail(person: Person, conversation: Conversation) -> dict[str, Any]:
     }
 
 
+def _last_message(message: Message | None) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    return {
+        "id": message.pk,
+        "author": {"id": message.author_id, "name": message.author.full_name},
+        "written_at": message.written_at.isoformat(),
+        "preview": selectors.preview_text(message),
+        "deleted": message.deleted_at is not None,
+        "is_service": message.is_service,
+        "service_kind": message.service_kind,
+    }
+
+
 @router.get("/conversations", response=list[ConversationListItem])
 def list_conversations(request: HttpRequest) -> list[dict[str, Any]]:
-    """The caller's conversations, latest activity first, with unread counts."""
+    """The caller's conversations: the pinned first, then latest activity first, with
+    unread counts and the last message's preview."""
     return [
         {
             **selectors.conversation_data(row.conversation),
-            "unread": row.unread,  # type: ignore[attr-defined]
-            "my_role": row.role,
+            "unread": row.unread,
+            "my_role": row.member.role,
             "last_message_at": (
-                row.last_message_at.isoformat()  # type: ignore[attr-defined]
-                if row.last_message_at  # type: ignore[attr-defined]
-                else None
+                row.last_message.written_at.isoformat() if row.last_message else None
             ),
+            "pinned_at": row.member.pinned_at.isoformat() if row.member.pinned_at else None,
+            "last_message": _last_message(row.last_message),
         }
-        for row in selectors.conversations_of(signed_in_person(request))
+        for row in selectors.chat_list(signed_in_person(request))
     ]
+
+
+@router.get("/unread", response=UnreadOut)
+def unread_total(request: HttpRequest) -> dict[str, int]:
+    """What the menu and the tab title show; a live tab counts on from `newest`."""
+    found = selectors.unread_total(signed_in_person(request))
+    return {"total": found.total, "newest": found.newest}
 
 
 @router.post("/conversations", response={201: ConversationDetail})
@@ -405,6 +449,29 @@ def mark_read(request: HttpRequest, conversation_id: Id, payload: ReadIn) -> Any
     conversation = _conversation(person, conversation_id)
     member = services.mark_read(person, conversation, payload.up_to)
     return {"read_up_to": member.read_up_to, "unread": selectors.unread_count(person, conversation)}
+
+
+def _pin(request: HttpRequest, conversation_id: int, pinned: bool) -> dict[str, Any]:
+    person = signed_in_person(request)
+    access = _access(person, conversation_id)
+    if access.member is None:  # an admin moderating a chat is not in it: no list to pin to
+        raise Http404
+    member = services.pin_conversation(person, access.conversation, pinned)
+    return {
+        "conversation_id": member.conversation_id,
+        "pinned_at": member.pinned_at.isoformat() if member.pinned_at else None,
+    }
+
+
+@router.put("/conversations/{conversation_id}/pin", response={200: PinnedOut})
+def pin_conversation(request: HttpRequest, conversation_id: Id) -> Any:
+    """Pin the chat to the top of one's own list; at most MAX_PINNED_CHATS (400 beyond)."""
+    return _pin(request, conversation_id, True)
+
+
+@router.delete("/conversations/{conversation_id}/pin", response={200: PinnedOut})
+def unpin_conversation(request: HttpRequest, conversation_id: Id) -> Any:
+    return _pin(request, conversation_id, False)
 
 
 @router.post(

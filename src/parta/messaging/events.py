@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 
 from parta.accounts.models import Person
 from parta.messaging.models import Attachment, Conversation, Message
-from parta.messaging.selectors import conversation_data, members_now, message_data
+from parta.messaging.selectors import conversation_data, members_now, message_data, preview_text
 from parta.realtime.services import publish
 
 ConversationKind = Literal[
@@ -116,8 +116,11 @@ def conversation_read(person: Person, conversation: Conversation, read_up_to: in
 def _message_changed(
     kind: MessageKind, message: Message, attachments: list[Attachment] | None = None
 ) -> Event:
+    # `preview`: the chat list's line for the message, by the rule the list is drawn by.
     return conversation_event(
-        message.conversation, kind, {"message": message_data(message, attachments)}
+        message.conversation,
+        kind,
+        {"message": message_data(message, attachments), "preview": preview_text(message)},
     )
 
 

@@ -68,6 +68,8 @@ class ConversationMember(models.Model):
     left_at = models.DateTimeField(null=True, blank=True)
     # Message ids only grow, so "read up to id N" is the whole read state of a person.
     read_up_to = models.PositiveBigIntegerField(default=0)
+    # Pinned to the top of this person's own chat list (most recently pinned first).
+    pinned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("участник беседы")

@@ -8,11 +8,14 @@ from typing import Any
 from django.db.models import (
     Count,
     Exists,
+    F,
     IntegerField,
+    Max,
     OuterRef,
     Prefetch,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -215,8 +218,26 @@ def unread_messages(
     ).exclude(author=person)
 
 
-def conversations_of(person: Person) -> QuerySet[ConversationMember]:
-    """The person's open memberships, each with its conversation, unread count and last time."""
+def _open_memberships(person: Person) -> QuerySet[ConversationMember]:
+    """The memberships whose conversations the person may read now."""
+    return (
+        ConversationMember.objects.filter(
+            person=person, left_at__isnull=True, conversation__deleted_at__isnull=True
+        )
+        # The conversations of a school the person has left are gone from the list too.
+        .filter(_still_in_organization(timezone.now()))
+    )
+
+
+def pinned_chats(person: Person) -> QuerySet[ConversationMember]:
+    """The memberships the person has pinned, of chats still in their list: pins of a
+    deleted chat or of a school left take no place of the limit."""
+    return _open_memberships(person).filter(pinned_at__isnull=False)
+
+
+def _unread_in(person: Person) -> Coalesce:
+    """For ConversationMember rows: how many messages of others the member has not read
+    (those written since joining, not deleted, not service notices)."""
     unread = (
         unread_messages(
             person, OuterRef("conversation"), OuterRef("read_up_to"), OuterRef("joined_at")
@@ -226,25 +247,101 @@ def conversations_of(person: Person) -> QuerySet[ConversationMember]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    last_at = (
+    return Coalesce(Subquery(unread, output_field=IntegerField()), 0)
+
+
+def _last_message(field: str) -> Subquery:
+    """For ConversationMember rows: `field` of the conversation's newest message."""
+    return Subquery(
         Message.objects.filter(conversation=OuterRef("conversation"))
         .order_by("-written_at", "-pk")
-        .values("written_at")[:1]
+        .values(field)[:1]
     )
+
+
+def conversations_of(person: Person) -> QuerySet[ConversationMember]:
+    """The person's open memberships, each with its conversation, unread count, last time
+    and last message's id: the pinned first (latest pinned on top), then by last activity."""
     return (
-        ConversationMember.objects.filter(
-            person=person, left_at__isnull=True, conversation__deleted_at__isnull=True
-        )
-        # The conversations of a school the person has left are gone from the list too.
-        .filter(_still_in_organization(timezone.now()))
+        _open_memberships(person)
         # The region gives each row its school's zone for the time shown.
         .select_related("conversation__organization__district__region")
         .annotate(
-            unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0),
-            last_message_at=Subquery(last_at),
+            unread=_unread_in(person),
+            last_message_at=_last_message("written_at"),
+            last_message_id=_last_message("pk"),
         )
-        .order_by(Coalesce("last_message_at", "conversation__created_at").desc(), "-pk")
+        .order_by(
+            F("pinned_at").desc(nulls_last=True),
+            Coalesce("last_message_at", "conversation__created_at").desc(),
+            "-pk",
+        )
     )
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    """One row of the chat list: the membership (with `unread`) and the newest message."""
+
+    member: ConversationMember
+    unread: int
+    last_message: Message | None
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.member.conversation
+
+    @property
+    def preview(self) -> str:
+        return "" if self.last_message is None else preview_text(self.last_message)
+
+
+def chat_list(person: Person) -> list[ChatRow]:
+    """The chat list in two queries however many chats: the rows, then their last
+    messages with authors. A member reads every message of the chat, so the preview shows
+    nothing they could not open (a deleted one shows no text: see `preview_text`)."""
+    rows = list(conversations_of(person))
+    ids = [row.last_message_id for row in rows if row.last_message_id]  # type: ignore[attr-defined]
+    last = Message.objects.select_related("author").in_bulk(ids) if ids else {}
+    return [
+        ChatRow(
+            member=row,
+            unread=row.unread,  # type: ignore[attr-defined]
+            last_message=last.get(row.last_message_id),  # type: ignore[attr-defined]
+        )
+        for row in rows
+    ]
+
+
+PREVIEW_LENGTH = 100
+
+
+def preview_text(message: Message) -> str:
+    """The first line of a message's text, trimmed, for the chat list; empty for a deleted
+    message (the page says what it is, in the reader's language)."""
+    if message.deleted_at is not None:
+        return ""
+    first = next((line.strip() for line in message.text.splitlines() if line.strip()), "")
+    return Truncator(first).chars(PREVIEW_LENGTH)
+
+
+@dataclass(frozen=True)
+class UnreadTotal:
+    """The unread messages of all the person's chats, and the newest message id there was
+    when they were counted: a live tab adds only messages above it (realtime may replay)."""
+
+    total: int
+    newest: int
+
+
+def unread_total(person: Person) -> UnreadTotal:
+    """What the menu and the tab title show, in one aggregate query."""
+    found = (
+        _open_memberships(person)
+        .annotate(unread=_unread_in(person), last_id=_last_message("pk"))
+        .aggregate(total=Sum("unread"), newest=Max("last_id"))
+    )
+    return UnreadTotal(total=found["total"] or 0, newest=found["newest"] or 0)
 
 
 def unread_count(person: Person, conversation: Conversation) -> int:

@@ -40,12 +40,15 @@ from parta.messaging.selectors import (
     may_post,
     member_ids,
     membership,
+    pinned_chats,
 )
 from parta.messaging.signals import messages_written
 from parta.structure.models import Organization, SchoolClass
 
 MAX_MESSAGE_LENGTH = 10_000
 MAX_ATTACHMENTS = 10
+# As in mature messengers: a short list on top stays a list one reads at a glance.
+MAX_PINNED_CHATS = 10
 
 
 class ServiceNotice:
@@ -682,6 +685,34 @@ def mark_read(
         member.read_up_to = target
         member.save(update_fields=["read_up_to"])
         events.conversation_read(person, conversation, target).publish()
+    return member
+
+
+@transaction.atomic
+def pin_conversation(
+    person: Person, conversation: Conversation, pinned: bool, *, at: datetime | None = None
+) -> ConversationMember:
+    """Pin a chat to the top of the person's own list (or unpin it); nobody else sees it.
+    Pinning again keeps the first moment, so the order does not jump."""
+    moment = at or timezone.now()
+    access = access_to(person, conversation, moment)
+    if access is None or not access.may_read or access.member is None:
+        raise PermissionDenied(_("Вы не участник этой беседы."))
+    member = ConversationMember.objects.select_for_update().get(pk=access.member.pk)
+    if pinned and member.pinned_at is None:
+        # Locks the person's pins: two pins at once cannot both pass the limit.
+        held = list(pinned_chats(person).select_for_update(of=("self",)).values_list("pk"))
+        if len(held) >= MAX_PINNED_CHATS:
+            raise ValidationError(
+                _("Закрепить можно не больше %(limit)d бесед: открепите какую-нибудь.")
+                % {"limit": MAX_PINNED_CHATS},
+                code="too_many_pins",
+            )
+        member.pinned_at = moment
+        member.save(update_fields=["pinned_at"])
+    elif not pinned and member.pinned_at is not None:
+        member.pinned_at = None
+        member.save(update_fields=["pinned_at"])
     return member
 
 

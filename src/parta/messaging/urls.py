@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern] = [
     path("<int:pk>/", views.conversation_detail, name="conversation"),
     path("<int:pk>/join/", views.join_channel, name="join"),
     path("<int:pk>/direct/", views.direct_chat, name="direct"),
+    path("<int:pk>/pin/", views.pin_chat, name="pin"),
     path("message/<int:pk>/", views.message_action, name="message-action"),
     path("file/<int:pk>/", views.attachment_file, name="attachment"),
     path("file/<int:pk>/preview/", views.attachment_preview, name="attachment-preview"),

@@ -71,8 +71,28 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "messaging/list.html",
-        {"rows": selectors.conversations_of(person), "channels_to_join": channels},
+        {
+            "rows": selectors.chat_list(person),
+            "channels_to_join": channels,
+            # list.js draws live messages into the rows with chat.js's words and numbers.
+            "chat_strings": _chat_strings(),
+            "events_after": last_seq(person),
+            "max_pinned": services.MAX_PINNED_CHATS,
+        },
     )
+
+
+@login_required
+@require_POST
+def pin_chat(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pin a chat to the top of one's own list (pinned=1) or unpin it, from the list."""
+    person = signed_in(request)
+    conversation = _member_conversation(person, pk)
+    try:
+        services.pin_conversation(person, conversation, request.POST.get("pinned") == "1")
+    except (ValidationError, PermissionDenied) as refused:
+        flash.error(request, _refusal_text(refused))
+    return redirect("messaging:list")
 
 
 @login_required
@@ -183,6 +203,7 @@ def _chat_strings() -> dict[str, Any]:
         "copied": _("Скопировано"),
         "save": _("Сохранить"),
         "cancel": _("Отмена"),
+        "attachment": _("Вложение"),
         "moments": moment_words(),
         # Django's own words for filesizeformat, so a live file's size reads as the page's.
         "size_units": {"KB": _("%s KB"), "MB": _("%s MB"), "GB": _("%s GB")},

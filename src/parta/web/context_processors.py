@@ -6,20 +6,22 @@ from django.utils import timezone
 from parta.accounts.models import Person
 from parta.accounts.selectors import current_memberships
 from parta.invites.selectors import organizations_managed_by, requests_of
-from parta.messaging.selectors import group_chat_organizations
+from parta.messaging.selectors import UnreadTotal, group_chat_organizations, unread_total
 from parta.monitoring.scopes import report_access_rights
 
-NOBODY = {
+NOBODY: dict[str, bool | UnreadTotal | None] = {
     "sees_indicators": False,
     "manages": False,
     "has_own_requests": False,
     "creates_chats": False,
+    "unread": None,
 }
 
 
-def navigation(request: HttpRequest) -> dict[str, bool]:
+def navigation(request: HttpRequest) -> dict[str, bool | UnreadTotal | None]:
     """Which menu items and forms the person may use, by the same rules the pages refuse by;
-    the memberships are read once and shared by all of them."""
+    the memberships are read once and shared by all of them. `unread`: the total beside
+    «Сообщения» and in the tab's title (one query)."""
     person = getattr(request, "user", None)
     if not isinstance(person, Person) or not person.is_authenticated:
         return NOBODY
@@ -30,4 +32,5 @@ def navigation(request: HttpRequest) -> dict[str, bool]:
         "manages": bool(organizations_managed_by(person, now, memberships)),
         "has_own_requests": requests_of(person).exists(),
         "creates_chats": bool(group_chat_organizations(memberships)),
+        "unread": unread_total(person),
     }

@@ -2,6 +2,7 @@
 // network failure reuses it, so the server stores one message), renders the messages that
 // realtime/events.js announces as "parta:event", and keeps the read state current.
 import { start as startEvents } from "../realtime/events.js";
+import { keepLabelsCurrent, stamper } from "./moments.js";
 
 const list = document.getElementById("messages");
 if (list) {
@@ -18,11 +19,6 @@ function start(list) {
   const status = composer && composer.querySelector(".status");
   const api = "/api/messaging";
   const lang = document.documentElement.lang;
-  // A moment's parts in the school's zone, for the words of web/templatetags/moments.py.
-  const clock = new Intl.DateTimeFormat("en-GB", {
-    timeZone: list.dataset.zone, year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-  });
   const decimal = new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1, useGrouping: false });
   const plural = new Intl.PluralRules(lang);
 
@@ -56,32 +52,8 @@ function start(list) {
 
   function say(text) { if (status) status.textContent = text || ""; }
 
-  // As the server's moment_text: «today» is the server's date in the school's zone (data-today),
-  // so a live message reads as it will after a reload; when that date turns over on this
-  // clock (a page left open past midnight), every label is drawn again.
-  const partsOf = (moment) => Object.fromEntries(clock.formatToParts(moment).map(({ type, value }) => [type, value]));
-  const dayOf = (p) => Date.UTC(Number(p.year), p.month - 1, Number(p.day));
-  let today = Date.parse(list.dataset.today + "T00:00:00Z");
-  const fillIn = (pattern, parts) => pattern.replace(/%\((\w+)\)s/g, (_, name) => parts[name]);
-  function stamp(iso) {
-    const p = partsOf(new Date(iso));
-    const time = `${p.hour}:${p.minute}`;
-    const days = Math.round((today - dayOf(p)) / 86400000);
-    const w = words.moments;
-    const text = days === 0 ? fillIn(w.today, { time })
-      : days === 1 ? fillIn(w.yesterday, { time })
-      : fillIn(Number(p.year) === new Date(today).getUTCFullYear() ? w.this_year : w.other_year,
-        { day: String(Number(p.day)), month: w.months[p.month - 1], year: p.year });
-    return { text, title: `${p.day}.${p.month}.${p.year} ${time}` };
-  }
-  function turnOfTheDay() {
-    const now = dayOf(partsOf(new Date()));
-    if (now <= today) return;
-    today = now;
-    for (const time of list.querySelectorAll("time[datetime]")) time.textContent = stamp(time.getAttribute("datetime")).text;
-  }
-  setInterval(turnOfTheDay, 60000);
-  document.addEventListener("visibilitychange", turnOfTheDay);
+  const stamp = stamper(words.moments, list.dataset.zone, list.dataset.today);
+  keepLabelsCurrent(list, () => stamp);
 
   // Django's filesizeformat, in its own words (a no-break space, one decimal).
   function size(bytes) {

@@ -2,7 +2,9 @@
 // sessionStorage), reconnects with backoff, asks again when a number is skipped, and polls
 // /api/realtime/events while the socket cannot connect. Each event is dispatched on document
 // as CustomEvent("parta:event", {detail: {type, seq, kind, payload, at}}); "parta:resync"
-// means missed events are gone for good: reload the state shown.
+// means missed events are gone for good: reload the state shown. "parta:ready" (detail
+// {seq, blind}) says the socket is caught up; `blind`: it started "from now on", with no
+// number to resume from, so what came before it is not among the events: read the state.
 //
 //   import { start } from "/static/realtime/events.js";
 //   start({ after: 17 });  // optional: the number the page was rendered at
@@ -22,6 +24,7 @@ let polling = false;
 let pollTimer = null;
 let started = false;
 let focus = null;
+let blind = false; // the last resume named no number
 
 function remember(n) {
   seq = n;
@@ -39,10 +42,13 @@ function take(message) {
     document.dispatchEvent(new CustomEvent("parta:resync", { detail: message }));
   } else if (message.type === "ready") {
     remember(message.seq);
+    document.dispatchEvent(new CustomEvent("parta:ready", { detail: { seq: message.seq, blind } }));
+    blind = false;
   }
 }
 
 function resume() {
+  blind = seq === null;
   if (socket && socket.readyState === WebSocket.OPEN) {
     socket.send(JSON.stringify({ type: "resume", after: seq }));
   } else if (polling) {
@@ -107,7 +113,10 @@ async function poll() {
       const body = await response.json();
       if (body.resync) take({ type: "resync", seq: body.seq });
       for (const event of body.events) take({ type: "event", ...event });
-      if (seq === null) remember(body.seq);
+      if (seq === null) {
+        blind = true; // polled "from now on"
+        take({ type: "ready", seq: body.seq });
+      }
       if (body.more) again = 0;
     }
   } catch {
