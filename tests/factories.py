@@ -4,6 +4,8 @@ import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.test import Client
+
 from parta.accounts.models import Person
 from parta.accounts.services import grant_role
 from parta.structure.models import District, Organization, Region, SchoolClass
@@ -15,6 +17,14 @@ _counter = itertools.count(1)
 def local(text: str, zone: ZoneInfo = KRASNOYARSK) -> datetime:
     """«2026-11-16 09:00» in Krasnoyarsk time, as an aware datetime."""
     return datetime.fromisoformat(text).replace(tzinfo=zone)
+
+
+def client_for(person: Person | None = None) -> Client:
+    """A test client signed in as `person` (None: nobody)."""
+    client = Client()
+    if person is not None:
+        client.force_login(person)
+    return client
 
 
 def make_region(name: str = "Красноярский край", tz: str = "Asia/Krasnoyarsk") -> Region:

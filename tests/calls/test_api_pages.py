@@ -6,22 +6,16 @@ import hashlib
 import hmac
 
 import pytest
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from parta.calls.media import ice_servers, turn_credentials
 from parta.calls.models import Call, CallParticipation
 from parta.calls.services import open_call
 from parta.calls.tokens import token_hash
+from tests.factories import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(person=None) -> Client:
-    client = Client()
-    if person is not None:
-        client.force_login(person)
-    return client
 
 
 def test_start_in_a_conversation_by_api_and_history(c):

@@ -60,3 +60,10 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Uploads of every messaging test go to its own folder."""
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path

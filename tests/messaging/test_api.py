@@ -6,21 +6,11 @@ from django.test import Client
 
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.messaging.services import create_conversation
+from tests.factories import client_for
 from tests.messaging.files import PDF, image_bytes
 
 pytestmark = pytest.mark.django_db
 API = "/api/messaging"
-
-
-def client_for(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture

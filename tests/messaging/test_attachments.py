@@ -22,12 +22,6 @@ pytestmark = pytest.mark.django_db
 AT = local("2026-11-16 09:00")
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
 @pytest.fixture
 def chat(s):
     return create_conversation(

@@ -29,22 +29,11 @@ from parta.messaging.services import (
     upload_attachment,
 )
 from parta.realtime.models import PersonEvent
-from tests.factories import local
+from tests.factories import client_for, local
 from tests.messaging.files import image_bytes
 
 pytestmark = pytest.mark.django_db
 API = "/api/messaging"
-
-
-def client_for(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 def chats(s, n: int) -> list[Conversation]:

@@ -9,28 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 
 from parta.messaging.models import Conversation, Message
 from parta.messaging.services import create_conversation, send_message
-from tests.factories import local
+from tests.factories import client_for, local
 from tests.messaging.files import image_bytes
 
 pytestmark = pytest.mark.django_db
 # The figure docs/performance.md reports: the first load of a chat page must stay under it.
 FIRST_LOAD_LIMIT = 60 * 1024  # issue 14: a chat page on 3G
-
-
-def client_for(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 @pytest.fixture

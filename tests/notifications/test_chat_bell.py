@@ -14,7 +14,7 @@ from parta.notifications.models import ChatNotificationSettings
 from parta.notifications.selectors import chat_bell, next_morning
 from parta.notifications.services import choose_chat_notifications
 from parta.notifications.templatetags.notifications import bell_label
-from tests.factories import local, make_member
+from tests.factories import client_for, local, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +35,6 @@ def channel(school):
         admin, school, title="Новости школы", kind="channel", purpose="info", members=[reader]
     )
     return reader, news
-
-
-def client_for(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def url(conversation: Conversation) -> str:

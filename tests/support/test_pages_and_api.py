@@ -10,17 +10,11 @@ from django.utils import timezone
 from parta.accounts.models import AuditEntry, Role, RoleGrant
 from parta.support import services
 from parta.support.models import AdminChangeRequest
-from tests.factories import make_member
+from tests.factories import client_for, make_member
 from tests.support.conftest import EXE, NEW_ADMIN_PHONE, PDF, jpeg_bytes, stored_files, upload
 
 pytestmark = pytest.mark.django_db
 API = "/api/support"
-
-
-def client_for(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 def filed(s, filer=None):
