@@ -88,7 +88,7 @@ def test_a_parents_list_gets_the_badge_live_and_the_total_rises(
         expect(row.locator(".badge")).to_have_text("1", timeout=15_000)
         expect(row.locator(".badge")).to_be_visible()
         expect(row.locator(".what")).to_have_text("Собрание в четверг в 18:00")
-        expect(row.locator(".who")).to_have_text("Смирнова Елена Викторовна")
+        expect(row.locator(".who")).to_have_text("Смирнова Е. В.")
         expect(rows.first).to_have_attribute("data-conversation", str(parents.pk))
         # The phone's tab bar and the tab's title count it too.
         expect(tab).to_be_visible()

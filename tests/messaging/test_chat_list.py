@@ -82,8 +82,8 @@ def test_a_row_shows_the_last_message_its_author_and_unread(s):
     assert (row.preview, row.unread, row.member.person) == ("Отчёт готов", 2, s.teacher)
     html = client_for(s.teacher).get("/messages/").content.decode()
     assert (
-        f'<span class="who">{s.colleague.full_name}</span>: <span class="what">Отчёт готов</span>'
-        in html
+        f'<span class="who" title="{s.colleague.full_name}">Кузнецов И. С.</span>: '
+        '<span class="what">Отчёт готов</span>' in html
     )
     assert "подробности ниже" not in html
     assert f'data-last="{last.pk}" data-read="0"' in html
@@ -332,3 +332,13 @@ def test_a_deleted_chats_pin_takes_no_place(s):
         pin_conversation(s.colleague, chat, True)
     delete_conversation(made[0], by=s.teacher)
     assert pin_conversation(s.colleague, made[-1], True).pinned_at is not None
+
+
+def test_the_list_names_an_author_short_with_the_full_name_on_hover(s):
+    assert (s.colleague.short_name, s.students[0].short_name) == ("Кузнецов И. С.", "Соколов А.")
+    chat = create_conversation(
+        s.teacher, s.org, title="5А — чат класса", purpose="class", school_class=s.five_a
+    )
+    send_message(s.students[0], chat, "Здравствуйте")
+    html = client_for(s.teacher).get("/messages/").content.decode()
+    assert '<span class="who" title="Соколов Артём">Соколов А.</span>' in html

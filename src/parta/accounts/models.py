@@ -74,6 +74,12 @@ class Person(AbstractBaseUser, PermissionsMixin):
     def full_name(self) -> str:
         return " ".join(part for part in (self.surname, self.name, self.patronymic) if part)
 
+    @property
+    def short_name(self) -> str:
+        """«Иванова А. П.»: where a line is short (the chat list's last message)."""
+        initials = " ".join(f"{part[0]}." for part in (self.name, self.patronymic) if part)
+        return " ".join(part for part in (self.surname, initials) if part) or str(self)
+
     @staticmethod
     def split_full_name(full_name: str) -> tuple[str, str, str]:
         """«Иванова Анна Петровна» → ("Иванова", "Анна", "Петровна")."""

@@ -277,9 +277,10 @@ def unread_total(request: HttpRequest) -> dict[str, int]:
     return {"total": found.total, "newest": found.newest}
 
 
-@router.post("/conversations", response={201: ConversationDetail})
+@router.post("/conversations", response={201: ConversationDetail, 200: ConversationDetail})
 def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
-    """A chat (class, parents, staff, other) or a channel (info, staff)."""
+    """A chat (class, parents, staff, other) or a channel (info, staff). A teacher has one
+    class chat and one parents' chat per class: asked for a second, 200 with the one she has."""
     person = signed_in_person(request)
     organization = get_object_or_404(
         organizations_visible_to(person, timezone.now()), pk=payload.organization_id
@@ -289,15 +290,18 @@ def create_conversation(request: HttpRequest, payload: ConversationIn) -> Any:
         school_class = get_object_or_404(
             SchoolClass, pk=payload.school_class_id, organization=organization
         )
-    conversation = services.create_conversation(
-        person,
-        organization,
-        title=payload.title,
-        kind=payload.kind,
-        purpose=payload.purpose,
-        school_class=school_class,
-        members=_people(payload.member_ids),
-    )
+    try:
+        conversation = services.create_conversation(
+            person,
+            organization,
+            title=payload.title,
+            kind=payload.kind,
+            purpose=payload.purpose,
+            school_class=school_class,
+            members=_people(payload.member_ids),
+        )
+    except services.ChatExists as exists:
+        return Status(200, _detail(person, exists.conversation))
     return Status(201, _detail(person, conversation))
 
 

@@ -406,7 +406,11 @@ def message_data(message: Message, attachments: list[Attachment] | None = None) 
     return {
         "id": message.pk,
         "conversation_id": message.conversation_id,
-        "author": {"id": message.author_id, "name": message.author.full_name},
+        "author": {
+            "id": message.author_id,
+            "name": message.author.full_name,
+            "short_name": message.author.short_name,
+        },
         "written_at": message.written_at.isoformat(),
         "text": "" if deleted else message.text,
         "is_service": message.is_service,

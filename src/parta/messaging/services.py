@@ -126,6 +126,39 @@ def _check_direct_reach(
     )
 
 
+class ChatExists(Conflict):
+    """The creator already has this class's chat of this purpose: a second one would only
+    split the class (issue 15). The pages and the API open `conversation` instead."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        super().__init__(
+            _("У вас уже есть чат «%(title)s» этого класса.") % {"title": conversation.title},
+            code="chat_exists",
+        )
+        self.conversation = conversation
+
+
+# One of each per teacher and class; subject teachers each have their own.
+ONE_PER_CLASS = (Conversation.Purpose.CLASS, Conversation.Purpose.PARENTS)
+
+
+def _one_per_class(creator: Person, school_class: SchoolClass, purpose: str, title: str) -> str:
+    """Refuses a second class or parents' chat of `creator` for `school_class` (ChatExists);
+    returns the title to use: one another teacher's chat of the class already has gets the
+    creator's name, so that the chat lists tell the two apart."""
+    # The class row's lock makes two tabs' simultaneous attempts wait for each other.
+    SchoolClass.objects.select_for_update().filter(pk=school_class.pk).first()
+    same = Conversation.objects.filter(
+        school_class=school_class, purpose=purpose, deleted_at__isnull=True
+    )
+    mine = same.filter(created_by=creator).order_by("pk").first()
+    if mine is not None:
+        raise ChatExists(mine)
+    if same.filter(title=title).exists():
+        return f"{title} ({creator.full_name})"
+    return title
+
+
 @transaction.atomic
 def create_conversation(
     creator: Person,
@@ -159,6 +192,9 @@ def create_conversation(
     if school_class is not None and school_class.organization_id != organization.pk:
         raise ValidationError(_("Класс принадлежит другой организации."))
     _check_creator(creator, organization, kind, purpose, school_class, moment)
+    title = title.strip()
+    if school_class is not None and purpose in ONE_PER_CLASS:
+        title = _one_per_class(creator, school_class, purpose, title)
     people = {p.pk: p for p in members if p.pk != creator.pk}
     if school_class is not None and purpose == Conversation.Purpose.CLASS:
         people.update({p.pk: p for p in students_in_class(school_class, moment)})
@@ -174,7 +210,7 @@ def create_conversation(
     conversation = Conversation.objects.create(
         organization=organization,
         kind=kind,
-        title=title.strip(),
+        title=title,
         purpose=purpose,
         school_class=school_class,
         created_by=creator,

@@ -348,6 +348,9 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
                 purpose=purpose,
                 school_class=school_class,
             )
+        except services.ChatExists as exists:
+            flash.info(request, _("Этот чат у вас уже есть — он открыт."))
+            return redirect("messaging:conversation", pk=exists.conversation.pk)
         except (ValidationError, PermissionDenied) as refused:
             form.add_error(None, _refusal_text(refused))
         else:

@@ -54,7 +54,9 @@ function start(chats) {
   // The row's last message, worded as _row.html words it.
   function showLast(row, m, preview) {
     const what = row.querySelector(".what");
-    row.querySelector(".who").textContent = m.author.name;
+    const who = row.querySelector(".who");
+    who.textContent = m.author.short_name;
+    who.title = m.author.name;
     what.textContent = m.deleted ? words.deleted
       : m.is_service && words[m.service_kind] ? words[m.service_kind]
       : preview || "📎 " + words.attachment;
