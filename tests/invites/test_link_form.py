@@ -222,3 +222,15 @@ def test_the_approval_message_names_the_role_and_class(admin_client, world, newc
         "Заявка одобрена: Новикова Дарья Андреевна получил(а) роль «учитель», "
         f"класс — {STAFF_CLASS}." in response.content.decode()
     )
+
+
+def test_the_new_link_pages_in_english(admin_client, world):
+    admin_client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    form = admin_client.get(reverse("invites:links", args=[world.org.pk])).content.decode()
+    assert "— choose a role —" in form
+    assert "Staff room (the class for the school&#x27;s teachers)" in form
+    created = _create(admin_client, world, **_teacher_link(world))
+    shown = admin_client.get(created["Location"]).content.decode()
+    assert ">Copy</button>" in shown and ">Share</button>" in shown
+    again = admin_client.get(created["Location"]).content.decode()
+    assert "The link has already been shown — make a new one" in again
