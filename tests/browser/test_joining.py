@@ -2,19 +2,24 @@
 creates the classes, makes a teacher link; a teacher joins by it and the admin approves."""
 
 import pytest
+from django.conf import settings
 
 from parta.accounts import sms
 from parta.accounts.models import Role
 from parta.accounts.selectors import holds_role
+from parta.invites.models import InviteLink
 from parta.structure.models import SchoolClass
 from tests.accounts.conftest import last_code
 from tests.caches import clear_cache
-from tests.factories import make_org
+from tests.factories import make_class, make_member, make_org
+from tests.realtime.sockets import session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ADMIN_PHONE = "+79131112233"
 TEACHER_PHONE = "+79134445566"
+STAFF_CLASS = "Учительская (класс для учителей школы)"
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -67,15 +72,31 @@ def test_admin_does_steps_two_to_five(page, browser, live_server, outbox):
     assert page.get_by_text("Создано классов: 34.").is_visible()
     assert SchoolClass.objects.filter(organization=school).count() == 34
 
-    # Step 4: a teacher link to the teachers' class, shown once, with the warning.
+    # Step 4: a teacher link to the teachers' class, shown once, with the warning. No role
+    # is chosen for the admin: without one the form says so and makes nothing.
     page.get_by_role("link", name="Дальше: пригласить учителей по ссылке").click()
     assert page.get_by_text("Не размещайте ссылки-приглашения в открытом доступе!").is_visible()
-    page.get_by_label("Роль").select_option(label="учитель")
-    page.get_by_label("Класс").select_option(label="1*У*Учительский")
+    assert page.get_by_label("Роль").input_value() == ""
     page.get_by_role("button", name="Сделать ссылку").click()
+    assert page.get_by_text("Выберите роль, которую даст ссылка.").is_visible()
+    assert InviteLink.objects.count() == 0
+    page.get_by_label("Роль").select_option(label="учитель")
+    page.get_by_label("Класс").select_option(label=STAFF_CLASS)
+    page.get_by_role("button", name="Сделать ссылку").click()
+    page.wait_for_url("**/links/*/new/")
     url = page.locator("#invite-url").input_value()
     assert "/join/#" in url
     assert page.locator("figure.qr svg").count() == 1
+    assert page.get_by_role("button", name="Скопировать").is_visible()
+    # A reload makes no second link and shows the token no more.
+    page.reload()
+    assert page.get_by_role("heading", name="Ссылка уже показана — создайте новую").is_visible()
+    assert url.split("#", 1)[1] not in page.content()
+    assert InviteLink.objects.count() == 1
+    page.go_back()
+    page.go_forward()
+    assert page.get_by_role("heading", name="Ссылка уже показана — создайте новую").is_visible()
+    assert InviteLink.objects.count() == 1
 
     # A colleague opens the link in their own browser and joins as a new person.
     context = browser.new_context(base_url=live_server.url, locale="ru-RU")
@@ -83,7 +104,7 @@ def test_admin_does_steps_two_to_five(page, browser, live_server, outbox):
     teacher.goto(url)
     teacher.wait_for_url("**/join/")
     assert teacher.get_by_text("МБОУ Мотыгинская СОШ №1").is_visible()
-    assert teacher.get_by_text("1*У*Учительский").is_visible()
+    assert teacher.get_by_text(STAFF_CLASS).is_visible()
     assert "#" not in teacher.url
     teacher.get_by_label("Мобильный телефон").fill(TEACHER_PHONE)
     teacher.get_by_role("button", name="Получить код").click()
@@ -106,4 +127,52 @@ def test_admin_does_steps_two_to_five(page, browser, live_server, outbox):
     assert holds_role(person, school, Role.TEACHER, timezone.now())
     teacher.goto("/my/requests/")
     assert teacher.get_by_text("одобрена").is_visible()
+    context.close()
+
+
+def _fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_on_a_phone_the_admin_makes_a_link_and_copies_it(browser, live_server):
+    from playwright.sync_api import expect
+
+    school = make_org(name="МБОУ Мотыгинская СОШ №1")
+    admin = make_member(school, Role.ADMIN, "Орлова Анна Сергеевна")
+    make_class(school, "1*У*Учительский", is_staff_class=True)
+    context = browser.new_context(
+        base_url=live_server.url,
+        locale="ru-RU",
+        viewport=PHONE,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": session_cookie(admin),
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    page.goto(f"/org/{school.pk}/links/")
+    assert _fits_the_screen(page)
+    confirm = page.get_by_label("Я понимаю, что по этой ссылке человек станет администратором")
+    assert not confirm.is_visible()  # asked only for an admin link
+    page.get_by_label("Роль").select_option(label="администратор")
+    assert confirm.is_visible()
+    page.get_by_label("Роль").select_option(label="учитель")
+    assert not confirm.is_visible()
+    page.get_by_label("Класс").select_option(label=STAFF_CLASS)
+    page.get_by_role("button", name="Сделать ссылку").click()
+    page.wait_for_url("**/links/*/new/")
+    url = page.locator("#invite-url").input_value()
+    page.get_by_role("button", name="Скопировать").click()
+    expect(page.get_by_role("status")).to_have_text("Ссылка скопирована.")  # waits for it
+    assert page.evaluate("navigator.clipboard.readText()") == url
+    # The share sheet is offered only where the browser has one.
+    has_share = page.evaluate("typeof navigator.share === 'function'")
+    assert page.get_by_role("button", name="Поделиться").is_visible() is has_share
+    assert _fits_the_screen(page)
     context.close()

@@ -92,3 +92,12 @@ def newcomer(db) -> Person:
 
 def grant(person: Person, org: Organization, role: str) -> None:
     grant_role(person, org, role)
+
+
+JOIN_URL = "http://testserver/join/#"
+
+
+def token_on_page(html: str) -> str:
+    """The token of the invite link a page shows in full (the new-link page)."""
+    start = html.index(JOIN_URL) + len(JOIN_URL)
+    return html[start : html.index('"', start)]

@@ -46,6 +46,17 @@ def test_api_link_lifecycle(client, world, newcomer):
     assert gone.json() == unknown.json()
 
 
+def test_api_link_names_its_role_there_is_no_default(client, world):
+    client.force_login(world.admin)
+    url = f"/api/invites/organizations/{world.org.pk}/links"
+    missing = _post(client, url, {"school_class_id": world.class_5a.pk})
+    unknown = _post(client, url, {"role": "", "school_class_id": world.class_5a.pk})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"][-1] == "role"
+    assert unknown.status_code == 400
+    assert InviteLink.objects.count() == 0
+
+
 def test_api_refuses_links_to_non_admins(client, world):
     client.force_login(world.teacher)
     response = _post(

@@ -655,6 +655,15 @@ PAGE_ROWS = [
         body=lambda w: {"role": "student", "school_class": w.class_5a.pk, "expires_in_days": 7},
     ),
     page("invites:link", "GET", STAFF, values=lambda w: {"link_id": w.invite_id}),
+    # A new link's token is shown only to the browser that just made it: for its managers
+    # this one is «already shown» (410), everyone else is refused.
+    page(
+        "invites:link-created",
+        "GET",
+        STAFF,
+        values=lambda w: {"link_id": w.invite_id},
+        statuses={"teacher": 410, "admin": 410},
+    ),
     page("invites:link-revoke", "POST", STAFF, values=lambda w: {"link_id": w.invite_id}),
     page("invites:requests", "GET", "admin", values=school),
     page(

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from parta.accounts.models import Role
@@ -12,9 +13,25 @@ APPROVAL_CHOICES = [
 ]
 
 
+class ClassChoiceField(forms.ModelChoiceField):
+    """A class list that names the teachers' class in words (SchoolClass.display_name)."""
+
+    def label_from_instance(self, obj: SchoolClass) -> str:
+        return obj.display_name
+
+
 class InviteForm(forms.Form):
-    role = forms.ChoiceField(label=_("Роль"), choices=Role.choices)
-    school_class = forms.ModelChoiceField(
+    """The link form. The role has no default: one careless tap must not hand out admin
+    links, and an admin link takes a second, explicit yes (`confirm_admin`)."""
+
+    role = forms.ChoiceField(
+        label=_("Роль"), error_messages={"required": _("Выберите роль, которую даст ссылка.")}
+    )
+    confirm_admin = forms.BooleanField(
+        label=_("Я понимаю, что по этой ссылке человек станет администратором школы"),
+        required=False,
+    )
+    school_class = ClassChoiceField(
         label=_("Класс"),
         queryset=SchoolClass.objects.none(),
         required=False,
@@ -37,13 +54,35 @@ class InviteForm(forms.Form):
     )
 
     def __init__(
-        self, *args: object, classes: object = None, roles: object = None, **kwargs: object
+        self,
+        *args: object,
+        classes: object = None,
+        roles: list[tuple[str, str | Promise]] | None = None,
+        **kwargs: object,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if classes is not None:
             self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]
-        if roles is not None:
-            self.fields["role"].choices = roles  # type: ignore[attr-defined]
+        roles = [(role.value, role.label) for role in Role] if roles is None else roles
+        # A single role (a class teacher's student links) is no choice to get wrong.
+        placeholder: list[tuple[str, str | Promise]] = (
+            [("", _("— выберите роль —"))] if len(roles) > 1 else []
+        )
+        self.fields["role"].choices = placeholder + roles  # type: ignore[attr-defined]
+        if Role.ADMIN not in dict(roles):
+            del self.fields["confirm_admin"]
+
+    def clean(self) -> dict[str, object]:
+        cleaned: dict[str, object] = super().clean() or {}
+        if cleaned.get("role") == Role.ADMIN and not cleaned.get("confirm_admin"):
+            self.add_error(
+                "confirm_admin",
+                _(
+                    "Подтвердите, что по этой ссылке человек станет администратором школы: "
+                    "администратор видит всех участников и их телефоны и меняет их роли."
+                ),
+            )
+        return cleaned
 
     def approval(self) -> bool | None:
         return {"yes": True, "no": False}.get(self.cleaned_data["needs_approval"])
@@ -66,7 +105,7 @@ class JoinRequestForm(forms.Form):
     role = forms.ChoiceField(
         label=_("Роль"), choices=[(role.value, role.label) for role in REQUESTABLE_ROLES]
     )
-    school_class = forms.ModelChoiceField(
+    school_class = ClassChoiceField(
         label=_("Класс"),
         queryset=SchoolClass.objects.none(),
         required=False,
@@ -94,7 +133,7 @@ class RoleForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    school_class = forms.ModelChoiceField(label=_("Класс"), queryset=SchoolClass.objects.none())
+    school_class = ClassChoiceField(label=_("Класс"), queryset=SchoolClass.objects.none())
 
     def __init__(self, *args: object, classes: object = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

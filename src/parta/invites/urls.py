@@ -15,6 +15,7 @@ urlpatterns = [
     path("org/<int:organization_id>/links/", views.links, name="links"),
     path("org/<int:organization_id>/links/new/", views.link_create, name="link-create"),
     path("links/<int:link_id>/", views.link_detail, name="link"),
+    path("links/<int:link_id>/new/", views.link_created, name="link-created"),
     path("links/<int:link_id>/revoke/", views.link_revoke, name="link-revoke"),
     path("org/<int:organization_id>/requests/", views.requests, name="requests"),
     path("requests/<int:request_id>/decide/", views.request_decide, name="request-decide"),

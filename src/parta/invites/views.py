@@ -6,15 +6,18 @@ the link's id, never the token.
 """
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from parta.accounts.forms import CodeForm, PhoneForm
 from parta.accounts.models import Person, Role
@@ -28,7 +31,7 @@ from parta.accounts.signin import (
     verify_code,
 )
 from parta.accounts.views import render_phone_step
-from parta.invites import selectors, services
+from parta.invites import selectors, services, tokens
 from parta.invites.forms import (
     InviteForm,
     JoinRequestForm,
@@ -224,35 +227,109 @@ def _invite_form(person: Person, organization: Organization, data: object = None
     )
 
 
-@login_required
-def links(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = _organization(organization_id)
+def _links_page(
+    request: HttpRequest, organization: Organization, form: InviteForm, status: int = 200
+) -> HttpResponse:
     person = signed_in(request)
-    form = _invite_form(person, organization)
+    now = timezone.now()
     return render(
         request,
         "invites/links.html",
         {
             "organization": organization,
             "form": form,
-            "links": selectors.links_visible_to(person, organization, timezone.now()),
-            "now": timezone.now(),
-            "is_admin": selectors.is_admin(person, organization, timezone.now()),
+            "links": selectors.links_visible_to(person, organization, now),
+            "now": now,
+            "is_admin": selectors.is_admin(person, organization, now),
         },
+        status=status,
     )
 
 
+@login_required
+def links(request: HttpRequest, organization_id: int) -> HttpResponse:
+    organization = _organization(organization_id)
+    return _links_page(request, organization, _invite_form(signed_in(request), organization))
+
+
+# A new link's token is shown once, on a GET after the POST that made it (a reload makes
+# no second link). The session is a database row, so it keeps only the link's id; the
+# token waits in a cookie that only the showing page receives, signed for this session.
+_TO_SHOW_KEY = "parta_invites_to_show"
+_TOKEN_COOKIE = "parta_new_invite"  # noqa: S105 (a cookie's name)
+_TOKEN_COOKIE_SECONDS = 10 * 60
+
+
+def _token_cookie_salt(request: HttpRequest, link_id: int) -> str:
+    return f"parta.invites.new.{link_id}.{request.session.session_key}"
+
+
 def _created(request: HttpRequest, new: services.NewInvite) -> HttpResponse:
-    url = request.build_absolute_uri(new.path)
-    response = render(
-        request,
-        "invites/link_created.html",
-        {
-            "organization": new.link.organization,
-            "link": new.link,
-            "url": url,
-            "qr_svg": segno.make(url, error="m").svg_inline(scale=4, title=_("QR-код приглашения")),
-        },
+    """The link is made: remember it for this browser and go to the page that shows it."""
+    to_show = [pk for pk in request.session.get(_TO_SHOW_KEY, []) if pk != new.link.pk]
+    request.session[_TO_SHOW_KEY] = [*to_show, new.link.pk][-10:]
+    if request.session.session_key is None:
+        request.session.save()
+    response = redirect("invites:link-created", link_id=new.link.pk)
+    response.set_signed_cookie(
+        _TOKEN_COOKIE,
+        new.token,
+        salt=_token_cookie_salt(request, new.link.pk),
+        max_age=_TOKEN_COOKIE_SECONDS,
+        path=reverse("invites:link-created", args=[new.link.pk]),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+def _token_to_show(request: HttpRequest, link: InviteLink) -> str | None:
+    """The new link's token, the first time this browser's session asks; None after that."""
+    to_show: list[int] = request.session.get(_TO_SHOW_KEY, [])
+    if link.pk not in to_show:
+        return None
+    request.session[_TO_SHOW_KEY] = [pk for pk in to_show if pk != link.pk]
+    token = request.get_signed_cookie(
+        _TOKEN_COOKIE,
+        default=None,
+        salt=_token_cookie_salt(request, link.pk),
+        max_age=_TOKEN_COOKIE_SECONDS,
+    )
+    if token is None or not constant_time_compare(tokens.token_hash(token), link.token_hash):
+        return None
+    return str(token)
+
+
+@require_GET
+@login_required
+def link_created(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = get_object_or_404(
+        InviteLink.objects.select_related("organization__district__region", "school_class"),
+        pk=link_id,
+    )
+    if not selectors.may_manage_link(signed_in(request), link, timezone.now()):
+        raise PermissionDenied(_("Эту ссылку вам смотреть нельзя."))
+    token = _token_to_show(request, link)
+    if token is None:
+        # Reloaded, opened again or in another browser: the token is gone for good.
+        response = render(request, "invites/link_shown.html", {"link": link}, status=410)
+    else:
+        url = request.build_absolute_uri(tokens.join_path(token))
+        response = render(
+            request,
+            "invites/link_created.html",
+            {
+                "organization": link.organization,
+                "link": link,
+                "url": url,
+                "qr_svg": segno.make(url, error="m").svg_inline(
+                    scale=4, title=_("QR-код приглашения")
+                ),
+            },
+        )
+    response.delete_cookie(
+        _TOKEN_COOKIE, path=reverse("invites:link-created", args=[link.pk]), samesite="Strict"
     )
     # Shown once: no cache may keep the page with the token.
     response["Cache-Control"] = "no-store"
@@ -290,17 +367,7 @@ def link_create(request: HttpRequest, organization_id: int) -> HttpResponse:
                 form.add_error(None, message)
         else:
             return _created(request, new)
-    return render(
-        request,
-        "invites/links.html",
-        {
-            "organization": organization,
-            "form": form,
-            "links": selectors.links_visible_to(person, organization, timezone.now()),
-            "now": timezone.now(),
-        },
-        status=400,
-    )
+    return _links_page(request, organization, form, status=400)
 
 
 @login_required
@@ -410,20 +477,28 @@ def requests(request: HttpRequest, organization_id: int) -> HttpResponse:
     )
 
 
+def _approved(join_request: JoinRequest) -> str:
+    """What the admin is told: who got which role, and in which class."""
+    said = {"person": join_request.person, "role": join_request.get_role_display()}
+    if join_request.school_class is None:
+        return _("Заявка одобрена: %(person)s получил(а) роль «%(role)s».") % said
+    return _("Заявка одобрена: %(person)s получил(а) роль «%(role)s», класс — %(class)s.") % {
+        **said,
+        "class": join_request.school_class.display_name,
+    }
+
+
 @require_POST
 @login_required
 def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     join_request = get_object_or_404(
-        JoinRequest.objects.select_related("organization", "person"), pk=request_id
+        JoinRequest.objects.select_related("organization", "person", "school_class"), pk=request_id
     )
     actor = signed_in(request)
     try:
         if request.POST.get("decision") == "approve":
             services.approve_request(join_request, actor=actor)
-            messages.success(
-                request,
-                _("Заявка одобрена: %(person)s получил(а) роль.") % {"person": join_request.person},
-            )
+            messages.success(request, _approved(join_request))
         else:
             services.reject_request(
                 join_request, actor=actor, reason=request.POST.get("reason", "")

@@ -154,3 +154,11 @@ class SchoolClass(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.grade, self.letter = parse_class_name(self.name)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def display_name(self) -> str:
+        """The class as people read it: the teachers' class is named for what it is, since
+        its registry name («1*У*Учительский») means nothing to a teacher who is shown it."""
+        if self.is_staff_class:
+            return str(_("Учительская (класс для учителей школы)"))
+        return self.name
