@@ -26,7 +26,7 @@ from parta.accounts.signin import (
     start_session,
     verify_code,
 )
-from parta.api_errors import Id
+from parta.api_errors import Id, signed_in_person
 
 router = Router(tags=["accounts"])
 
@@ -166,8 +166,7 @@ def sign_in_verify(request: HttpRequest, payload: VerifyIn) -> MeOut | Status[Si
 
 @router.get("/me", response=MeOut)
 def me(request: HttpRequest) -> MeOut:
-    assert isinstance(request.user, Person)  # noqa: S101 - SessionAuth lets only people in
-    return _me(request.user)
+    return _me(signed_in_person(request))
 
 
 @router.get("/organizations/{organization_id}/people", response=list[MemberOut])
@@ -175,15 +174,13 @@ def organization_people(request: HttpRequest, organization_id: Id) -> list[Membe
     """People holding a role in the organization now, as far as the caller may see them:
     a school's adults and operators see everyone; a parent sees the teachers and admins and
     their own children, a student the teachers and admins, their classmates and parents."""
-    assert isinstance(request.user, Person)  # noqa: S101 - SessionAuth lets only people in
+    viewer = signed_in_person(request)
     now = timezone.now()
     # An organization the caller may not see answers 404, as if it did not exist.
-    organization = get_object_or_404(
-        organizations_visible_to(request.user, now), pk=organization_id
-    )
+    organization = get_object_or_404(organizations_visible_to(viewer, now), pk=organization_id)
     members: dict[int, MemberOut] = {}
     for grant in (
-        visible_grants(request.user, organization, now)
+        visible_grants(viewer, organization, now)
         .select_related("person")
         .order_by("person__surname", "person__name", "person__patronymic", "person_id", "role")
     ):
