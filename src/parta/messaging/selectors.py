@@ -484,10 +484,10 @@ def welcome_conversations(
             )
     elif role == Role.PARENT:
         classes = {
-            found.pk
+            of_child.pk
             for child in children_of(person)
             if holds_role(child, organization, Role.STUDENT, when)
-            and (found := class_at(child, when)) is not None
+            and (of_child := class_at(child, when)) is not None
         }
         wanted |= Q(
             kind=Conversation.Kind.CHAT,

@@ -65,6 +65,12 @@ class ServiceNotice:
     # A newcomer's welcome in their notices channel; one per role, the role after the colon.
     WELCOME = "welcome"
 
+    @classmethod
+    def is_personal(cls, kind: str) -> bool:
+        """Parta's notice to one person (post_personal_notice): pushed to that person,
+        unlike the other service notices."""
+        return kind == cls.NOTICE or kind.startswith(f"{cls.WELCOME}:")
+
 
 # ---------------------------------------------------------------- conversations
 
