@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -29,6 +28,7 @@ from parta.accounts.selectors import (
 )
 from parta.accounts.services import record_audit
 from parta.errors import Conflict
+from parta.links import absolute_url
 from parta.messaging import events
 from parta.messaging.attachments import check_size, image_preview, sniff
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
@@ -899,10 +899,6 @@ def post_personal_notice(
 # ---------------------------------------------------------------- the welcome (issue 15)
 
 
-def _absolute(path: str) -> str:
-    return f"{settings.PARTA_BASE_URL}{path}"
-
-
 def _welcome_text(
     person: Person,
     organization: Organization,
@@ -930,11 +926,11 @@ def _welcome_text(
             % {"titles": ", ".join(f"«{c.title}»" for c in joined)}
         )
     start = _("С чего начать: ваши беседы — %(url)s") % {
-        "url": _absolute(reverse("messaging:list"))
+        "url": absolute_url(reverse("messaging:list"))
     }
     if role in (Role.TEACHER, Role.ADMIN):
         start += "; " + _("новый чат с классом или с родителями — %(url)s") % {
-            "url": _absolute(reverse("messaging:new"))
+            "url": absolute_url(reverse("messaging:new"))
         }
     parts.append(start)
     return " ".join(parts)

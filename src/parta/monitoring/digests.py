@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import role_grants_held_at
+from parta.links import absolute_url
 from parta.messaging.services import post_personal_notice
 from parta.monitoring.checklist import Step, activation_checklist
 from parta.monitoring.engine import weekly_report
@@ -109,10 +110,6 @@ class DigestRun:
     emailed: int = 0
     email_failures: int = 0
     planned: list[tuple[Organization, Person, Week]] = field(default_factory=list)
-
-
-def absolute_url(path: str) -> str:
-    return f"{settings.PARTA_BASE_URL}{path}"
 
 
 def digest_week(now: datetime, zone: ZoneInfo, from_hour: int) -> Week | None:
