@@ -49,6 +49,7 @@ def test_new_person_joins_through_phone_sign_in(client, world):
     done = client.post(reverse("invites:join-accept"))
     assert done.status_code == 200
     assert "Вы присоединились" in done.content.decode()
+    assert 'href="/messages/">К беседам</a>' in done.content.decode()  # the welcome waits there
     assert holds_role(person, world.org, Role.STUDENT, timezone.now())
 
 

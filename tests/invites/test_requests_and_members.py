@@ -176,3 +176,22 @@ def test_class_teacher_opens_own_students_profile_to_invite_parents(client, worl
         client.get(reverse("invites:member", args=[world.org.pk, world.student.pk])).status_code
         == 403
     )
+
+
+def test_adding_a_role_on_the_profile_has_no_default_role(client, world):
+    """Issue 15: «администратор» came first and so was chosen; now nothing is."""
+    client.force_login(world.admin)
+    url = reverse("invites:member", args=[world.org.pk, world.teacher.pk])
+    page = client.get(url).content.decode()
+    assert '<option value="" selected>— выберите роль —</option>' in page
+    assert 'name="role" required' in page
+    grants = RoleGrant.objects.count()
+    for bad in ("", "superuser"):
+        response = client.post(url, {"action": "add_role", "role": bad}, follow=True)
+        assert response.status_code == 200
+        assert RoleGrant.objects.count() == grants  # nothing stored
+        text = response.content.decode()
+        assert "Сохранено." not in text
+        assert ("Выберите роль, которую добавить." if not bad else "Выберите корректный") in text
+    client.post(url, {"action": "add_role", "role": Role.STAFF})
+    assert holds_role(world.teacher, world.org, Role.STAFF, timezone.now())

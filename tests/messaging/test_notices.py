@@ -6,8 +6,7 @@ from django.utils import timezone
 
 from parta.messaging.models import Conversation
 from parta.messaging.selectors import may_join
-from parta.messaging.services import add_members, join_channel
-from parta.monitoring.digests import notices_conversation
+from parta.messaging.services import add_members, join_channel, notices_conversation
 from tests.factories import make_member
 
 

@@ -11,11 +11,10 @@ from django.core.management.base import CommandError
 
 from parta.accounts.services import revoke_role
 from parta.messaging.models import Conversation, ConversationMember, Message
-from parta.messaging.services import send_message
+from parta.messaging.services import NOTICES_TITLE, send_message
 from parta.monitoring import jobs
 from parta.monitoring.checklist import activation_checklist
 from parta.monitoring.digests import (
-    NOTICES_TITLE,
     build_digest,
     deliver_digest,
     digest_recipients,

@@ -20,12 +20,15 @@ from django.test import Client
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
-from parta.messaging.services import create_conversation, send_message
+from parta.accounts.models import Role
+from parta.invites.services import create_invite, redeem_invite
+from parta.messaging.models import Message
+from parta.messaging.services import NOTICES_TITLE, create_conversation, send_message
 from parta.notifications.models import ChatNotificationSettings, PushSubscription
 from parta.notifications.services import subscribe
 from parta.realtime import services
 from parta.realtime.services import set_focus
-from tests.factories import local, make_member
+from tests.factories import local, make_member, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -281,3 +284,26 @@ def test_a_large_channel_s_fan_out_pushes_too(
             pass
     ((_headers, body),) = push_service.received
     assert browser.read(body)["body"] == "Смирнова Елена Викторовна: Всем"
+
+
+def test_a_welcome_notice_is_pushed_to_its_person(
+    school, push_service, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Issue 15: the person is told by push that they joined (a personal notice is
+    pushed, though it is a service message "written" by the person themselves)."""
+    _at(monkeypatch, NOON)
+    admin = make_member(school, "admin", "Орлова Анна Сергеевна")
+    link = create_invite(school, Role.TEACHER, actor=admin, needs_approval=False).link
+    newcomer = make_person("Новикова Дарья Андреевна")
+    browser = _subscribed(newcomer, push_service)
+    _subscribed(admin, push_service, "admin")
+    with django_capture_on_commit_callbacks(execute=True):
+        redeem_invite(link.pk, newcomer)
+    (notice,) = Message.objects.filter(author=newcomer, service_kind="welcome:teacher")
+    assert len(push_service.received) == 1  # hers only; the admin hears nothing
+    pushed = browser.read(push_service.received[0][1])
+    assert pushed["title"] == NOTICES_TITLE
+    assert pushed["sender"] == "Парта"
+    assert pushed["body"].startswith("Парта: Добро пожаловать в «")
+    assert "Ваша роль — учитель." in pushed["body"]
+    assert pushed["url"] == f"/messages/{notice.conversation_id}/#m{notice.pk}"

@@ -159,6 +159,10 @@ def parents_of(child: Person) -> QuerySet[Person]:
     return Person.objects.filter(child_links__child=child)
 
 
+def children_of(parent: Person) -> QuerySet[Person]:
+    return Person.objects.filter(parent_links__parent=parent)
+
+
 # --- who may see and reach whom inside a school -------------------------------------------
 # Sferum's «безопасный режим», always on here: a student is reached only by the school's
 # teachers and admins, their own parents and their classmates. A school's own roles decide,

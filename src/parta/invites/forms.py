@@ -20,6 +20,19 @@ class ClassChoiceField(forms.ModelChoiceField):
         return obj.display_name
 
 
+def role_choices(
+    roles: list[tuple[str, str | Promise]] | None = None,
+) -> list[tuple[str, str | Promise]]:
+    """A role list with nothing chosen: the first role («администратор») must not be the
+    default one careless tap hands out. A single role (a class teacher's student links) is
+    no choice to get wrong, so it has no placeholder."""
+    roles = [(role.value, role.label) for role in Role] if roles is None else roles
+    placeholder: list[tuple[str, str | Promise]] = (
+        [("", _("— выберите роль —"))] if len(roles) > 1 else []
+    )
+    return placeholder + roles
+
+
 class InviteForm(forms.Form):
     """The link form. The role has no default: one careless tap must not hand out admin
     links, and an admin link takes a second, explicit yes (`confirm_admin`)."""
@@ -63,13 +76,9 @@ class InviteForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if classes is not None:
             self.fields["school_class"].queryset = classes  # type: ignore[attr-defined]
-        roles = [(role.value, role.label) for role in Role] if roles is None else roles
-        # A single role (a class teacher's student links) is no choice to get wrong.
-        placeholder: list[tuple[str, str | Promise]] = (
-            [("", _("— выберите роль —"))] if len(roles) > 1 else []
-        )
-        self.fields["role"].choices = placeholder + roles  # type: ignore[attr-defined]
-        if Role.ADMIN not in dict(roles):
+        choices = role_choices(roles)
+        self.fields["role"].choices = choices  # type: ignore[attr-defined]
+        if Role.ADMIN not in dict(choices):
             del self.fields["confirm_admin"]
 
     def clean(self) -> dict[str, object]:
@@ -129,7 +138,13 @@ class RejectForm(forms.Form):
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(label=_("Роль"), choices=Role.choices)
+    """A role to add (no default: see role_choices) or to remove."""
+
+    role = forms.ChoiceField(
+        label=_("Роль"),
+        choices=role_choices,
+        error_messages={"required": _("Выберите роль, которую добавить.")},
+    )
 
 
 class MoveForm(forms.Form):

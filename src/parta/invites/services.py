@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from parta import ratelimit
-from parta.accounts.models import Person, Role
+from parta.accounts.models import Person, Role, RoleGrant
 from parta.accounts.selectors import class_at, holds_role, require_admin, role_grants_held_at
 from parta.accounts.services import (
     enrol_student,
@@ -31,6 +31,7 @@ from parta.accounts.services import (
 from parta.invites import tokens
 from parta.invites.models import InviteLink, InviteRedemption, JoinRequest
 from parta.invites.selectors import may_make_link, may_manage_link
+from parta.invites.signals import admitted
 from parta.ratelimit import Limit
 from parta.structure.models import Organization, SchoolClass
 
@@ -271,8 +272,10 @@ def _admit(
     child: Person | None,
     granted_by: Person | None,
     reason: str,
+    approved: bool = False,
 ) -> None:
-    """Give the role (unless held now), then the class for a student or the child for a parent."""
+    """Give the role (unless held now), then the class for a student or the child for a
+    parent, then the welcome (signals.admitted), all in the caller's transaction."""
     now = timezone.now()
     _check_not_own_parent(person, child)
     if not holds_role(person, organization, role, now):
@@ -288,6 +291,10 @@ def _admit(
             subject=person,
             child=child.pk,
         )
+    # Also when the role was held: a parent's second child brings that class's chats.
+    admitted.send(
+        sender=InviteLink, person=person, organization=organization, role=role, approved=approved
+    )
 
 
 @dataclass(frozen=True)
@@ -443,6 +450,7 @@ def approve_request(join_request: JoinRequest, *, actor: Person) -> JoinRequest:
         child=locked.child,
         granted_by=actor,
         reason=_("Заявка №%(id)d") % {"id": locked.pk},
+        approved=True,
     )
     locked.status = JoinRequest.Status.APPROVED
     locked.decided_at = timezone.now()
@@ -488,9 +496,12 @@ def reject_request(join_request: JoinRequest, *, actor: Person, reason: str) -> 
 # --- members ------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def add_role(person: Person, organization: Organization, role: str, *, actor: Person) -> None:
+    """An admin's hand gives the role; the welcome follows as after joining."""
     require_admin(actor, organization)
     grant_role(person, organization, role, granted_by=actor, reason=_("Добавлена администратором"))
+    admitted.send(sender=RoleGrant, person=person, organization=organization, role=role)
 
 
 def _check_not_last_admin(person: Person, organization: Organization, now: datetime) -> None:

@@ -559,16 +559,12 @@ def member(request: HttpRequest, organization_id: int, person_id: int) -> HttpRe
     if request.method == "POST" and admin:
         action = request.POST.get("action")
         try:
-            if action == "add_role":
+            if action in ("add_role", "remove_role"):
                 form = RoleForm(request.POST)
-                if form.is_valid():
-                    services.add_role(person, organization, form.cleaned_data["role"], actor=actor)
-            elif action == "remove_role":
-                form = RoleForm(request.POST)
-                if form.is_valid():
-                    services.remove_role(
-                        person, organization, form.cleaned_data["role"], actor=actor
-                    )
+                if not form.is_valid():
+                    raise ValidationError(form.errors["role"].as_data())
+                change = services.add_role if action == "add_role" else services.remove_role
+                change(person, organization, form.cleaned_data["role"], actor=actor)
             elif action == "remove":
                 services.remove_member(person, organization, actor=actor)
             elif action == "move":

@@ -13,6 +13,7 @@ from django.db.models import (
     Max,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -23,7 +24,13 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from parta.accounts.models import Person, Role, RoleGrant
-from parta.accounts.selectors import STAFF_ROLES, grants_held_at
+from parta.accounts.selectors import (
+    STAFF_ROLES,
+    children_of,
+    class_at,
+    grants_held_at,
+    holds_role,
+)
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
 from parta.structure.models import Organization
 
@@ -452,3 +459,45 @@ def conversation_data(conversation: Conversation) -> dict[str, Any]:
         "is_read_only": conversation.is_read_only,
         "created_at": conversation.created_at.isoformat(),
     }
+
+
+def welcome_conversations(
+    person: Person, organization: Organization, role: str, when: datetime
+) -> list[Conversation]:
+    """The school's live conversations a newcomer with `role` is added to (issue 15):
+    everyone the school channel (INFO); the staff roles the staff channel and the chats of
+    the teachers' class (`is_staff_class`); a student the class chats (CLASS) of her class
+    now; a parent the parents' chats (PARENTS) of the classes of their children who are its
+    students now. Existing ones only, every open one of each (a teacher has one per class).
+    Each is checked by `may_join` as well, so nobody lands where the rules would refuse."""
+    wanted = Q(kind=Conversation.Kind.CHANNEL, purpose=Conversation.Purpose.INFO)
+    if role in STAFF_ROLES:
+        wanted |= Q(kind=Conversation.Kind.CHANNEL, purpose=Conversation.Purpose.STAFF)
+        wanted |= Q(kind=Conversation.Kind.CHAT, school_class__is_staff_class=True)
+    elif role == Role.STUDENT:
+        school_class = class_at(person, when)
+        if school_class is not None:
+            wanted |= Q(
+                kind=Conversation.Kind.CHAT,
+                purpose=Conversation.Purpose.CLASS,
+                school_class=school_class,
+            )
+    elif role == Role.PARENT:
+        classes = {
+            of_child.pk
+            for child in children_of(person)
+            if holds_role(child, organization, Role.STUDENT, when)
+            and (of_child := class_at(child, when)) is not None
+        }
+        wanted |= Q(
+            kind=Conversation.Kind.CHAT,
+            purpose=Conversation.Purpose.PARENTS,
+            school_class_id__in=classes,
+        )
+    found = (
+        Conversation.objects.filter(wanted, organization=organization, deleted_at__isnull=True)
+        .exclude(purpose__in=[Conversation.Purpose.DIRECT, Conversation.Purpose.NOTICES])
+        .filter(created_at__lte=when)
+        .order_by("pk")
+    )
+    return [conversation for conversation in found if may_join(person, conversation, when)]

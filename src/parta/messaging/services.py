@@ -14,11 +14,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import (
+    class_at,
     may_reach_directly,
     parents_of,
     roles_at,
@@ -26,6 +28,7 @@ from parta.accounts.selectors import (
 )
 from parta.accounts.services import record_audit
 from parta.errors import Conflict
+from parta.links import absolute_url
 from parta.messaging import events
 from parta.messaging.attachments import check_size, image_preview, sniff
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
@@ -41,6 +44,7 @@ from parta.messaging.selectors import (
     member_ids,
     membership,
     pinned_chats,
+    welcome_conversations,
 )
 from parta.messaging.signals import messages_written
 from parta.structure.models import Organization, SchoolClass
@@ -58,6 +62,14 @@ class ServiceNotice:
     LEFT = "left"
     CALL_STARTED = "call_started"
     NOTICE = "notice"  # any other, its text says what happened
+    # A newcomer's welcome in their notices channel; one per role, the role after the colon.
+    WELCOME = "welcome"
+
+    @classmethod
+    def is_personal(cls, kind: str) -> bool:
+        """Parta's notice to one person (post_personal_notice): pushed to that person,
+        unlike the other service notices."""
+        return kind == cls.NOTICE or kind.startswith(f"{cls.WELCOME}:")
 
 
 # ---------------------------------------------------------------- conversations
@@ -76,6 +88,8 @@ def _check_creator(
         raise PermissionDenied(_("Создавать беседы могут только участники организации."))
     if purpose == Conversation.Purpose.DIRECT:
         return roles
+    if purpose == Conversation.Purpose.NOTICES:
+        raise PermissionDenied(_("Канал уведомлений Парта создаёт сама."))
     if kind == Conversation.Kind.CHANNEL:
         if not roles & {Role.ADMIN, Role.TEACHER}:
             raise PermissionDenied(_("Канал может создать администратор или учитель."))
@@ -825,3 +839,150 @@ def discard_unsent_uploads(uploaded_before: datetime) -> int:
 
     transaction.on_commit(delete_files, robust=True)
     return len(unsent)
+
+
+# ---------------------------------------------------------------- a person's own notices
+
+# The person's own channel in the school where Parta posts its notices to them.
+NOTICES_TITLE = "Парта · уведомления"
+
+
+def notices_conversation(person: Person, organization: Organization, now: datetime) -> Conversation:
+    """The person's own «Парта · уведомления» channel in the school, made on first use.
+
+    A channel, not a chat, so it never counts as a chat (indicator 2 counts chats only);
+    the person is its only member and nobody can join it (the NOTICES purpose).
+    """
+    existing = Conversation.objects.filter(
+        organization=organization,
+        kind=Conversation.Kind.CHANNEL,
+        purpose=Conversation.Purpose.NOTICES,
+        created_by=person,
+        deleted_at__isnull=True,
+        members__person=person,
+        members__left_at__isnull=True,
+    ).first()
+    if existing is not None:
+        return existing
+    # Made by Parta, not by the person's rights: a student or parent has one too.
+    conversation = Conversation.objects.create(
+        organization=organization,
+        kind=Conversation.Kind.CHANNEL,
+        title=NOTICES_TITLE,
+        purpose=Conversation.Purpose.NOTICES,
+        created_by=person,
+        created_at=now,
+    )
+    ConversationMember.objects.create(
+        conversation=conversation, person=person, role=ConversationMember.Role.OWNER, joined_at=now
+    )
+    events.conversation_created(conversation).publish()
+    return conversation
+
+
+@transaction.atomic
+def post_personal_notice(
+    person: Person,
+    organization: Organization,
+    text: str,
+    *,
+    kind: str = ServiceNotice.NOTICE,
+    at: datetime | None = None,
+) -> Message:
+    """The one way Parta tells a person something in the school (digests, welcomes): a
+    service notice in their own notices channel, never counted."""
+    moment = at or timezone.now()
+    conversation = notices_conversation(person, organization, moment)
+    return post_service_notice(conversation, person, kind, text=text, at=moment)
+
+
+# ---------------------------------------------------------------- the welcome (issue 15)
+
+
+def _welcome_text(
+    person: Person,
+    organization: Organization,
+    role: str,
+    joined: list[Conversation],
+    *,
+    approved: bool,
+    moment: datetime,
+) -> str:
+    """Says the role (and the class), where the person now is and where to start."""
+    label = str(Role(role).label)
+    if role == Role.STUDENT and (school_class := class_at(person, moment)) is not None:
+        label = _("%(role)s, класс %(class)s") % {
+            "role": label,
+            "class": school_class.display_name,
+        }
+    parts = [_("Ваша заявка одобрена.")] if approved else []
+    parts.append(
+        _("Добро пожаловать в «%(org)s»! Ваша роль — %(role)s.")
+        % {"org": organization, "role": label}
+    )
+    if joined:
+        parts.append(
+            _("Вас добавили в беседы: %(titles)s.")
+            % {"titles": ", ".join(f"«{c.title}»" for c in joined)}
+        )
+    start = _("С чего начать: ваши беседы — %(url)s") % {
+        "url": absolute_url(reverse("messaging:list"))
+    }
+    if role in (Role.TEACHER, Role.ADMIN):
+        start += "; " + _("новый чат с классом или с родителями — %(url)s") % {
+            "url": absolute_url(reverse("messaging:new"))
+        }
+    parts.append(start)
+    return " ".join(parts)
+
+
+@transaction.atomic
+def welcome(
+    person: Person,
+    organization: Organization,
+    role: str,
+    *,
+    approved: bool = False,
+    at: datetime | None = None,
+) -> list[ConversationMember]:
+    """Add a newcomer to the school's conversations for `role` (selectors.
+    welcome_conversations) and post the welcome notice once per role. Runs inside the
+    transaction that granted the role (invites.signals.admitted): nothing half-done.
+
+    Existing conversations only: a welcome never creates a chat, least of all in a
+    teacher's name (it would count for indicator 2). Running it again adds nobody twice
+    and posts no second welcome for the same role.
+    """
+    moment = at or timezone.now()
+    joined = [
+        conversation
+        for conversation in welcome_conversations(person, organization, role, moment)
+        if not is_member(person, conversation)
+    ]
+    added = [_join(conversation, person, moment) for conversation in joined]
+    kind = f"{ServiceNotice.WELCOME}:{role}"
+    already = Message.objects.filter(
+        conversation__organization=organization,
+        conversation__purpose=Conversation.Purpose.NOTICES,
+        author=person,
+        service_kind=kind,
+    ).exists()
+    if not already:
+        # Stored once for the school, so in its language, as the digests' notices.
+        with translation.override("ru"):
+            text = _welcome_text(
+                person, organization, role, joined, approved=approved, moment=moment
+            )
+        post_personal_notice(person, organization, text, kind=kind, at=moment)
+    return added
+
+
+def on_admitted(
+    sender: object,
+    person: Person,
+    organization: Organization,
+    role: str,
+    approved: bool = False,
+    **kwargs: object,
+) -> None:
+    welcome(person, organization, role, approved=approved)

@@ -23,8 +23,8 @@ from django.utils.http import urlencode
 
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import role_grants_held_at
-from parta.messaging.models import Conversation
-from parta.messaging.services import ServiceNotice, create_conversation, post_service_notice
+from parta.links import absolute_url
+from parta.messaging.services import post_personal_notice
 from parta.monitoring.checklist import Step, activation_checklist
 from parta.monitoring.engine import weekly_report
 from parta.monitoring.indicators import ACTIVE, Indicator, Kind, of_kind
@@ -35,8 +35,6 @@ from parta.structure.models import Organization, Region
 
 log = logging.getLogger(__name__)
 
-# The person's own channel in the school where Parta posts its notices to them.
-NOTICES_TITLE = "Парта · уведомления"
 # The notice in Parta, shorter than the email, carries the teachers and the letter's
 # indicators; the email adds what the school did in the week, then who is in it.
 NOTICE_KINDS = (Kind.TEACHERS, Kind.TEACHER_SHARE)
@@ -112,10 +110,6 @@ class DigestRun:
     emailed: int = 0
     email_failures: int = 0
     planned: list[tuple[Organization, Person, Week]] = field(default_factory=list)
-
-
-def absolute_url(path: str) -> str:
-    return f"{settings.PARTA_BASE_URL}{path}"
 
 
 def digest_week(now: datetime, zone: ZoneInfo, from_hour: int) -> Week | None:
@@ -197,31 +191,6 @@ def build_digest(organization: Organization, week: Week, now: datetime) -> Diges
     )
 
 
-def notices_conversation(person: Person, organization: Organization, now: datetime) -> Conversation:
-    """The person's own «Парта · уведомления» channel in the school, made on first use.
-
-    A channel, not a chat, so it never counts as a chat; the person is its only member and
-    nobody can join it (messaging's NOTICES purpose).
-    """
-    existing = Conversation.objects.filter(
-        organization=organization,
-        kind=Conversation.Kind.CHANNEL,
-        purpose=Conversation.Purpose.NOTICES,
-        created_by=person,
-        deleted_at__isnull=True,
-        members__person=person,
-        members__left_at__isnull=True,
-    ).first()
-    return existing or create_conversation(
-        person,
-        organization,
-        title=NOTICES_TITLE,
-        kind=Conversation.Kind.CHANNEL,
-        purpose=Conversation.Purpose.NOTICES,
-        at=now,
-    )
-
-
 def _render(digest: Digest, recipient: Person, template: str) -> str:
     context: dict[str, Any] = {"digest": digest, "recipient": recipient}
     return render_to_string(f"monitoring/{template}", context)
@@ -240,9 +209,8 @@ def deliver_digest(digest: Digest, recipient: Person, now: datetime) -> DigestDe
                     week=str(digest.week),
                     created_at=now,
                 )
-                conversation = notices_conversation(recipient, digest.organization, now)
-                delivery.message = post_service_notice(
-                    conversation, recipient, ServiceNotice.NOTICE, text=notice, at=now
+                delivery.message = post_personal_notice(
+                    recipient, digest.organization, notice, at=now
                 )
                 delivery.save(update_fields=["message"])
         except IntegrityError:

@@ -1,6 +1,7 @@
 """Pushes for new messages, sent on the job queue: outside the sender's request, after its
 commit (realtime.services tells on_published of every event it published); and the email
-fallback's scan, every five minutes, for the chats whose email is due."""
+fallback's scan, every five minutes, for the chats whose email is due. Parta's personal
+notices (a welcome, a digest) are pushed to their person too."""
 
 from typing import Any
 
@@ -8,6 +9,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from parta.messaging.services import ServiceNotice
 from parta.notifications.selectors import anyone_to_tell, emailed_of, pushes_for, told_of
 from parta.notifications.services import note_unread, send, send_chat_emails
 
@@ -21,7 +23,8 @@ def push_message(message_id: int, people: list[int]) -> None:
     now = timezone.now()
     told = told_of(message_id, people, now)
     send(pushes_for(told, now), now)
-    if told is not None:
+    # The chat emails summarise people's messages; a personal notice is pushed only.
+    if told is not None and not told.message.is_service:
         note_unread(emailed_of(told), told.message, now)
 
 
@@ -39,6 +42,8 @@ def on_published(people: list[int], kind: str, payload: dict[str, Any]) -> None:
     if kind != "message.created":
         return
     message = payload["message"]
-    others = [pk for pk in people if pk != message["author"]["id"]]
-    if others and not message["is_service"]:
+    # Parta's notice to a person is "written" by that person, and is for them.
+    personal = message["is_service"] and ServiceNotice.is_personal(message["service_kind"])
+    others = [pk for pk in people if personal or pk != message["author"]["id"]]
+    if others and (personal or not message["is_service"]):
         push_message(message["id"], others)

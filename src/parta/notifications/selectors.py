@@ -9,11 +9,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from parta.accounts.models import Person
 from parta.messaging.events import conversation_stream
 from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.messaging.selectors import access_to, members_now, unread_messages
+from parta.messaging.services import ServiceNotice
 from parta.notifications.models import (
     ChatEmail,
     ChatNotificationSettings,
@@ -133,19 +135,23 @@ class Told:
 
 def told_of(message_id: int, people: list[int], now: datetime) -> Told | None:
     """Whom of `people` (the event's audience) a new message is to be told to, by push or
-    by the email fallback; None when it is gone or a service notice."""
+    by the email fallback; None when it is gone or a service notice other than Parta's
+    personal notice to its person."""
     message = (
         Message.objects.select_related(
             "author", "reply_to", "conversation__organization__district__region"
         )
         .annotate(announced=announced())
-        .filter(pk=message_id, deleted_at__isnull=True, is_service=False)
+        .filter(pk=message_id, deleted_at__isnull=True)
         .first()
     )
-    if message is None:
+    personal = message is not None and ServiceNotice.is_personal(message.service_kind)
+    if message is None or (message.is_service and not personal):
         return None
     conversation = message.conversation
-    members = set(members_now(conversation, now).filter(person_id__in=people)) - {message.author_id}
+    members = set(members_now(conversation, now).filter(person_id__in=people))
+    if not personal:  # a personal notice's "author" is the person it is for
+        members.discard(message.author_id)
     focused = focused_streams(members)
     stream = conversation_stream(conversation.pk)
     members = {pk for pk in members if stream not in focused.get(pk, set())}
@@ -190,14 +196,16 @@ def pushes_for(told: Told | None, now: datetime) -> list[Push]:
     local = now.astimezone(conversation.organization.region.zone)
     default = NotificationSettings()
     url = reverse("messaging:conversation", args=[conversation.pk]) + f"#m{message.pk}"
+    # A personal notice is Parta's, whoever's channel it is in.
+    sender = _("Парта") if message.is_service else message.author.full_name
     pushes = []
     for subscription in PushSubscription.objects.filter(person_id__in=told.people).order_by("pk"):
         own = quiet.get(subscription.person_id, default)
         silent = own.quiet_hours and is_quiet(local, own.quiet_from, own.quiet_until)
         payload: dict[str, object] = {
             "title": conversation.title,
-            "sender": message.author.full_name,
-            "body": f"{message.author.full_name}: {first_line(message)}",
+            "sender": sender,
+            "body": f"{sender}: {first_line(message)}",
             "url": url,
             "conversation_id": conversation.pk,
             "message_id": message.pk,

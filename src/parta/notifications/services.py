@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from parta.accounts.models import Person
+from parta.links import absolute_url
 from parta.messaging.models import Conversation, Message
 from parta.messaging.selectors import may_read
 from parta.notifications import vapid
@@ -319,8 +320,8 @@ def _chat_email(summary: ChatSummary) -> EmailMultiAlternatives:
             for message in summary.newest
         ],
         "more": summary.count - len(summary.newest),
-        "url": f"{settings.PARTA_BASE_URL}{path}#m{summary.first_unread}",
-        "settings_url": settings.PARTA_BASE_URL + reverse("notifications:settings"),
+        "url": absolute_url(f"{path}#m{summary.first_unread}"),
+        "settings_url": absolute_url(reverse("notifications:settings")),
     }
     subject = ngettext(
         "Новое сообщение в «%(title)s»",
