@@ -13,6 +13,7 @@ from parta.messaging.services import (
     create_conversation,
     delete_message,
     edit_message,
+    join_channel,
     mark_read,
     pin_message,
     post_service_notice,
@@ -148,6 +149,16 @@ def test_service_notices_are_shown_but_skipped_by_the_report(s, chat):
     send_message(s.teacher, chat, "три", at=AT)
     assert (row(s.org)["messages"], row(s.org)["teachers_3_messages"]) == (3, 1)
     assert tallies.stored() == tallies.recount()
+
+
+def test_a_channel_does_not_announce_its_readers(s):
+    channel = create_conversation(
+        s.admin, s.org, title="Новости школы", kind="channel", purpose="info", at=AT
+    )
+    join_channel(s.students[0], channel, at=AT)
+    add_members(channel, [s.colleague], by=s.admin, at=AT)
+    assert channel.members.count() == 3
+    assert not channel.messages.exists()
 
 
 def test_messages_written_here_appear_in_the_report_as_the_spec_counts(s, chat):

@@ -316,7 +316,10 @@ def _join(conversation: Conversation, person: Person, moment: datetime) -> Conve
         conversation=conversation, person=person, joined_at=moment
     )
     events.member_joined(conversation, person).publish()
-    post_service_notice(conversation, person, ServiceNotice.JOINED, at=moment)
+    # A channel's readers are not told of each other: a school channel gains a line per
+    # newcomer otherwise (1,750 when a school's roster joins), each sent to every reader.
+    if conversation.kind != Conversation.Kind.CHANNEL:
+        post_service_notice(conversation, person, ServiceNotice.JOINED, at=moment)
     return member
 
 
