@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from parta.accounts.models import Person, Role
-from parta.accounts.services import enrol_student, grant_role
+from parta.accounts.services import enrol_student, grant_role, link_parent, move_student
 from parta.invites.models import JoinRequest
 from parta.invites.services import (
     add_role,
@@ -18,7 +18,12 @@ from parta.invites.services import (
     request_to_join,
 )
 from parta.messaging.models import Conversation, Message
-from parta.messaging.services import NOTICES_TITLE, ServiceNotice, create_conversation
+from parta.messaging.services import (
+    NOTICES_TITLE,
+    ServiceNotice,
+    create_conversation,
+    welcome,
+)
 from parta.monitoring.engine import weekly_report
 from parta.monitoring.scopes import Scope
 from parta.monitoring.weeks import Week
@@ -205,3 +210,40 @@ def test_the_welcome_costs_a_bounded_number_of_queries(world: School, chats) -> 
         counts.append(len(queries))
     assert counts[0] == counts[1]  # no growth with the school's members
     assert counts[0] <= 75, counts  # 69 with three conversations to join
+
+
+def test_a_moved_student_and_her_parent_follow_her_to_the_new_class(world: School, chats) -> None:
+    """A move by the admin: the student leaves 5А's class chat for 6А's, her parent the
+    parents' chats likewise, and the old chat is told she left."""
+    welcome(world.student, world.org, Role.STUDENT)
+    welcome(world.parent, world.org, Role.PARENT)
+    assert joined(world.student) == {"5А — класс", "Новости школы"}
+    assert joined(world.parent) == {"5А — родители", "Новости школы"}
+    move_student(world.student, world.class_6a, actor=world.admin)
+    assert joined(world.student) == {"6А — класс", "Новости школы"}
+    assert joined(world.parent) == {"6А — родители", "Новости школы"}
+    left = Message.objects.get(conversation=chats["class_5a"], service_kind=ServiceNotice.LEFT)
+    assert left.author == world.student
+    assert Message.objects.filter(
+        conversation=chats["class_6a"], service_kind=ServiceNotice.JOINED, author=world.student
+    ).exists()
+
+
+def test_a_parent_with_another_child_in_the_old_class_stays_in_its_parents_chat(
+    world: School, chats
+) -> None:
+    sibling = make_member(world.org, Role.STUDENT, "Петрова Мария Олеговна")
+    enrol_student(sibling, world.class_5a)
+    link_parent(world.parent, sibling)
+    welcome(world.parent, world.org, Role.PARENT)
+    move_student(world.student, world.class_6a, actor=world.admin)
+    assert joined(world.parent) == {"5А — родители", "6А — родители", "Новости школы"}
+
+
+def test_a_move_joins_no_deleted_chat_and_can_be_undone(world: School, chats) -> None:
+    chats["class_6a"].deleted_at = timezone.now()
+    chats["class_6a"].save(update_fields=["deleted_at"])
+    move_student(world.student, world.class_6a, actor=world.admin)
+    assert joined(world.student) == set()
+    move_student(world.student, world.class_5a, actor=world.admin)
+    assert joined(world.student) == {"5А — класс"}

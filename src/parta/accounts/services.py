@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from parta.accounts.models import AuditEntry, ClassEnrolment, ParentLink, Person, Role, RoleGrant
 from parta.accounts.selectors import class_at, grants_held_at, holds_role, require_admin, roles_at
-from parta.accounts.signals import left_organization
+from parta.accounts.signals import class_moved, left_organization
 from parta.bulk import insert_models
 from parta.structure.models import Organization, SchoolClass
 
@@ -384,9 +384,18 @@ def enrol_student(
     if current is not None:
         current.valid_to = when
         current.save(update_fields=["valid_to"])
-    return ClassEnrolment.objects.create(
+    enrolment = ClassEnrolment.objects.create(
         student=student, school_class=school_class, valid_from=when
     )
+    if current is not None:
+        class_moved.send(
+            sender=ClassEnrolment,
+            student=student,
+            old_class=current.school_class,
+            new_class=school_class,
+            at=when,
+        )
+    return enrolment
 
 
 @transaction.atomic

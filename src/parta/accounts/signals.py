@@ -5,3 +5,7 @@ from django.dispatch import Signal
 # Sent inside the transaction that ends a person's last role in an organization, when the
 # end takes effect now (not a planned end). Arguments: person, organization.
 left_organization = Signal()
+
+# Sent inside the transaction that moves a student from one class to another (a move, not a
+# first enrolment). Arguments: student, old_class, new_class, at. messaging moves the chats.
+class_moved = Signal()

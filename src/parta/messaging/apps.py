@@ -7,7 +7,9 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Сообщения")
 
     def ready(self) -> None:
+        from parta.accounts.signals import class_moved
         from parta.invites.signals import admitted
-        from parta.messaging.services import on_admitted
+        from parta.messaging.services import on_admitted, on_class_moved
 
         admitted.connect(on_admitted, dispatch_uid="parta.messaging.welcome")
+        class_moved.connect(on_class_moved, dispatch_uid="parta.messaging.class_moved")

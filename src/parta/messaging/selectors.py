@@ -32,7 +32,7 @@ from parta.accounts.selectors import (
     holds_role,
 )
 from parta.messaging.models import Attachment, Conversation, ConversationMember, Message
-from parta.structure.models import Organization
+from parta.structure.models import Organization, SchoolClass
 
 
 def may_create_group(roles: Iterable[str]) -> bool:
@@ -461,6 +461,36 @@ def conversation_data(conversation: Conversation) -> dict[str, Any]:
     }
 
 
+def _class_chats(purpose: str, class_ids: Iterable[int]) -> Q:
+    """The chats of one purpose (CLASS: with the students; PARENTS: with their parents) of
+    these classes."""
+    return Q(kind=Conversation.Kind.CHAT, purpose=purpose, school_class_id__in=list(class_ids))
+
+
+def _open_to(
+    person: Person, organization: Organization, wanted: Q, when: datetime
+) -> list[Conversation]:
+    """The school's live conversations matching `wanted` that `person` may join at `when`
+    (existing ones only: made by then, not deleted; never a direct chat or notices)."""
+    found = (
+        Conversation.objects.filter(wanted, organization=organization, deleted_at__isnull=True)
+        .exclude(purpose__in=[Conversation.Purpose.DIRECT, Conversation.Purpose.NOTICES])
+        .filter(created_at__lte=when)
+        .order_by("pk")
+    )
+    return [conversation for conversation in found if may_join(person, conversation, when)]
+
+
+def classes_of_children(parent: Person, organization: Organization, when: datetime) -> set[int]:
+    """Ids of the classes where the parent's children are the school's students at `when`."""
+    return {
+        of_child.pk
+        for child in children_of(parent)
+        if holds_role(child, organization, Role.STUDENT, when)
+        and (of_child := class_at(child, when)) is not None
+    }
+
+
 def welcome_conversations(
     person: Person, organization: Organization, role: str, when: datetime
 ) -> list[Conversation]:
@@ -477,27 +507,34 @@ def welcome_conversations(
     elif role == Role.STUDENT:
         school_class = class_at(person, when)
         if school_class is not None:
-            wanted |= Q(
-                kind=Conversation.Kind.CHAT,
-                purpose=Conversation.Purpose.CLASS,
-                school_class=school_class,
-            )
+            wanted |= _class_chats(Conversation.Purpose.CLASS, [school_class.pk])
     elif role == Role.PARENT:
-        classes = {
-            of_child.pk
-            for child in children_of(person)
-            if holds_role(child, organization, Role.STUDENT, when)
-            and (of_child := class_at(child, when)) is not None
-        }
-        wanted |= Q(
-            kind=Conversation.Kind.CHAT,
-            purpose=Conversation.Purpose.PARENTS,
-            school_class_id__in=classes,
+        wanted |= _class_chats(
+            Conversation.Purpose.PARENTS, classes_of_children(person, organization, when)
         )
-    found = (
-        Conversation.objects.filter(wanted, organization=organization, deleted_at__isnull=True)
-        .exclude(purpose__in=[Conversation.Purpose.DIRECT, Conversation.Purpose.NOTICES])
-        .filter(created_at__lte=when)
-        .order_by("pk")
-    )
-    return [conversation for conversation in found if may_join(person, conversation, when)]
+    return _open_to(person, organization, wanted, when)
+
+
+def class_chats_to_join(
+    person: Person, purpose: str, school_class: SchoolClass, when: datetime
+) -> list[Conversation]:
+    """The class's live chats of `purpose` that `person` may join at `when` and is not in."""
+    return [
+        conversation
+        for conversation in _open_to(
+            person, school_class.organization, _class_chats(purpose, [school_class.pk]), when
+        )
+        if not is_member(person, conversation)
+    ]
+
+
+def class_chats_joined(
+    person: Person, purpose: str, school_class: SchoolClass
+) -> QuerySet[Conversation]:
+    """The class's live chats of `purpose` that `person` is an open member of."""
+    return Conversation.objects.filter(
+        _class_chats(purpose, [school_class.pk]),
+        deleted_at__isnull=True,
+        members__person=person,
+        members__left_at__isnull=True,
+    ).order_by("pk")

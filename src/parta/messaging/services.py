@@ -35,6 +35,9 @@ from parta.messaging.models import Attachment, Conversation, ConversationMember,
 from parta.messaging.selectors import (
     Access,
     access_to,
+    class_chats_joined,
+    class_chats_to_join,
+    classes_of_children,
     is_member,
     is_staff_only,
     may_create_group,
@@ -978,6 +981,41 @@ def welcome(
             )
         post_personal_notice(person, organization, text, kind=kind, at=moment)
     return added
+
+
+@transaction.atomic
+def follow_class_move(
+    student: Person, old_class: SchoolClass, new_class: SchoolClass, *, at: datetime
+) -> None:
+    """A student moved to another class: she leaves her old class's chats and joins the
+    new class's; each of her parents leaves the old class's parents' chats (unless another
+    child of theirs is still in that class) and joins the new one's. Existing chats only,
+    as the welcome; whether or not they have joined Parta yet, as a class chat made today
+    would hold them (create_conversation)."""
+    organization = new_class.organization
+    people = [(student, Conversation.Purpose.CLASS)] + [
+        (parent, Conversation.Purpose.PARENTS) for parent in parents_of(student)
+    ]
+    for person, purpose in people:
+        still_there = purpose == Conversation.Purpose.PARENTS and old_class.pk in (
+            classes_of_children(person, organization, at)
+        )
+        if not still_there:
+            for conversation in class_chats_joined(person, purpose, old_class):
+                remove_member(conversation, person, by=person, at=at)
+        for conversation in class_chats_to_join(person, purpose, new_class, at):
+            _join(conversation, person, at)
+
+
+def on_class_moved(
+    sender: object,
+    student: Person,
+    old_class: SchoolClass,
+    new_class: SchoolClass,
+    at: datetime,
+    **kwargs: object,
+) -> None:
+    follow_class_move(student, old_class, new_class, at=at)
 
 
 def on_admitted(
