@@ -16,12 +16,13 @@ import pytest
 from asgiref.sync import async_to_sync
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
 from parta.accounts.models import Role
-from parta.invites.services import create_invite, redeem_invite
+from parta.invites.services import create_invite, redeem_invite, reject_request, request_to_join
 from parta.messaging.models import Message
 from parta.messaging.services import NOTICES_TITLE, create_conversation, send_message
 from parta.notifications.models import ChatNotificationSettings, PushSubscription
@@ -307,3 +308,37 @@ def test_a_welcome_notice_is_pushed_to_its_person(
     assert pushed["body"].startswith("Парта: Добро пожаловать в «")
     assert "Ваша роль — учитель." in pushed["body"]
     assert pushed["url"] == f"/messages/{notice.conversation_id}/#m{notice.pk}"
+
+
+def test_a_rejected_join_request_is_pushed_with_its_reason(
+    school, push_service, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Issue 15: the person is told of a rejection by push too, pointing to «Мои заявки»
+    (they hold no role in the school, so no chat of it can carry the news)."""
+    _at(monkeypatch, NIGHT)
+    admin = make_member(school, "admin", "Орлова Анна Сергеевна")
+    asker = make_person("Новикова Дарья Андреевна")
+    browser = _subscribed(asker, push_service)
+    join_request = request_to_join(asker, school, Role.TEACHER)
+    with django_capture_on_commit_callbacks(execute=True):
+        reject_request(join_request, actor=admin, reason="Вы не работаете в нашей школе")
+    ((_headers, body),) = push_service.received
+    assert browser.read(body) == {
+        "title": "Заявка отклонена",
+        "sender": "Парта",
+        "body": f"«{school}»: Вы не работаете в нашей школе",
+        "url": "/my/requests/",
+        "tag": f"join-request-{join_request.pk}",
+        "silent": True,  # 23:30 in the school's zone: within the default quiet hours
+    }
+
+
+def test_a_rejection_that_rolls_back_pushes_nothing(school, push_service, monkeypatch):
+    admin = make_member(school, "admin", "Орлова Анна Сергеевна")
+    asker = make_person("Новикова Дарья Андреевна")
+    _subscribed(asker, push_service)
+    join_request = request_to_join(asker, school, Role.TEACHER)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        reject_request(join_request, actor=admin, reason="Нет")
+        raise RuntimeError
+    assert push_service.received == []

@@ -31,7 +31,7 @@ from parta.accounts.services import (
 from parta.invites import tokens
 from parta.invites.models import InviteLink, InviteRedemption, JoinRequest
 from parta.invites.selectors import may_make_link, may_manage_link
-from parta.invites.signals import admitted
+from parta.invites.signals import admitted, rejected
 from parta.ratelimit import Limit
 from parta.structure.models import Organization, SchoolClass
 
@@ -490,6 +490,7 @@ def reject_request(join_request: JoinRequest, *, actor: Person, reason: str) -> 
         role=locked.role,
         reason=locked.reason,
     )
+    rejected.send(sender=JoinRequest, join_request=locked)
     return locked
 
 

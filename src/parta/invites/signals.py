@@ -7,3 +7,7 @@ from django.dispatch import Signal
 # or the parent's child is recorded too. Arguments: person, organization, role, approved
 # (True when an admin approved a join request). messaging welcomes the person on it.
 admitted = Signal()
+
+# Sent inside the transaction that rejected a join request. Argument: join_request (with
+# its reason). notifications tells the person by push; «Мои заявки» shows it too.
+rejected = Signal()

@@ -9,10 +9,12 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_out
 
+        from parta.invites.signals import rejected
         from parta.notifications import jobs, services
         from parta.realtime.services import listen
 
         listen(jobs.on_published)
+        rejected.connect(jobs.on_rejected, dispatch_uid="parta.notifications.jobs.rejected")
         user_logged_out.connect(
             services.on_sign_out, dispatch_uid="parta.notifications.services.sign_out"
         )

@@ -1,16 +1,25 @@
 """Pushes for new messages, sent on the job queue: outside the sender's request, after its
 commit (realtime.services tells on_published of every event it published); and the email
 fallback's scan, every five minutes, for the chats whose email is due. Parta's personal
-notices (a welcome, a digest) are pushed to their person too."""
+notices (a welcome, a digest) are pushed to their person too, and so is a rejected join
+request."""
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from parta.invites.models import JoinRequest
 from parta.messaging.services import ServiceNotice
-from parta.notifications.selectors import anyone_to_tell, emailed_of, pushes_for, told_of
+from parta.notifications.selectors import (
+    anyone_to_tell,
+    emailed_of,
+    pushes_for,
+    rejection_pushes,
+    told_of,
+)
 from parta.notifications.services import note_unread, send, send_chat_emails
 
 
@@ -47,3 +56,18 @@ def on_published(people: list[int], kind: str, payload: dict[str, Any]) -> None:
     others = [pk for pk in people if personal or pk != message["author"]["id"]]
     if others and (personal or not message["is_service"]):
         push_message(message["id"], others)
+
+
+@db_task(name="notifications.push_rejection")
+def push_rejection(join_request_id: int) -> None:
+    now = timezone.now()
+    join_request = JoinRequest.objects.select_related("organization__district__region").get(
+        pk=join_request_id
+    )
+    send(rejection_pushes(join_request, now), now)
+
+
+def on_rejected(sender: object, join_request: JoinRequest, **kwargs: Any) -> None:
+    """After the rejection commits: the job reads it, and a rolled-back one tells no one."""
+    pk = join_request.pk
+    transaction.on_commit(lambda: push_rejection(pk))

@@ -1,17 +1,20 @@
 """Reads of notifications: where a push may go, who is told of a message and how (a push,
 or the email fallback's summary of a chat)."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from parta.accounts.models import Person
+from parta.invites.models import JoinRequest
 from parta.messaging.events import conversation_stream
 from parta.messaging.models import Conversation, ConversationMember, Message
 from parta.messaging.selectors import access_to, members_now, unread_messages
@@ -182,6 +185,26 @@ class Push:
     payload: dict[str, object]
 
 
+def _subscriptions(
+    people: Collection[int], zone: ZoneInfo, now: datetime
+) -> list[tuple[PushSubscription, bool]]:
+    """Each subscription of these people, and whether a push to it is silent now (in the
+    person's quiet hours, in the school's zone)."""
+    quiet = {
+        found.person_id: found
+        for found in NotificationSettings.objects.filter(person_id__in=people)
+    }
+    local = now.astimezone(zone)
+    default = NotificationSettings()
+    found = []
+    for subscription in PushSubscription.objects.filter(person_id__in=people).order_by("pk"):
+        own = quiet.get(subscription.person_id, default)
+        found.append(
+            (subscription, own.quiet_hours and is_quiet(local, own.quiet_from, own.quiet_until))
+        )
+    return found
+
+
 def pushes_for(told: Told | None, now: datetime) -> list[Push]:
     """A push to each subscription of those told; silent in the person's quiet hours in the
     school's zone."""
@@ -189,30 +212,53 @@ def pushes_for(told: Told | None, now: datetime) -> list[Push]:
         return []
     message = told.message
     conversation = message.conversation
-    quiet = {
-        found.person_id: found
-        for found in NotificationSettings.objects.filter(person_id__in=told.people)
-    }
-    local = now.astimezone(conversation.organization.region.zone)
-    default = NotificationSettings()
     url = reverse("messaging:conversation", args=[conversation.pk]) + f"#m{message.pk}"
     # A personal notice is Parta's, whoever's channel it is in.
     sender = _("Парта") if message.is_service else message.author.full_name
-    pushes = []
-    for subscription in PushSubscription.objects.filter(person_id__in=told.people).order_by("pk"):
-        own = quiet.get(subscription.person_id, default)
-        silent = own.quiet_hours and is_quiet(local, own.quiet_from, own.quiet_until)
-        payload: dict[str, object] = {
-            "title": conversation.title,
-            "sender": sender,
-            "body": f"{sender}: {first_line(message)}",
-            "url": url,
-            "conversation_id": conversation.pk,
-            "message_id": message.pk,
-            "silent": silent,
-        }
-        pushes.append(Push(subscription, payload))
-    return pushes
+    return [
+        Push(
+            subscription,
+            {
+                "title": conversation.title,
+                "sender": sender,
+                "body": f"{sender}: {first_line(message)}",
+                "url": url,
+                "conversation_id": conversation.pk,
+                "message_id": message.pk,
+                "silent": silent,
+            },
+        )
+        for subscription, silent in _subscriptions(
+            told.people, conversation.organization.region.zone, now
+        )
+    ]
+
+
+def rejection_pushes(join_request: JoinRequest, now: datetime) -> list[Push]:
+    """The person is told their join request was rejected, and why: no chat of the school
+    is theirs to carry it (they hold no role there), so it points to «Мои заявки»."""
+    organization = join_request.organization
+    # Stored nowhere, but worded as the school's other notices are: in Russian.
+    with translation.override("ru"):
+        title = _("Заявка отклонена")
+        sender = _("Парта")
+    body = f"«{organization}»: {join_request.reason}"
+    return [
+        Push(
+            subscription,
+            {
+                "title": title,
+                "sender": sender,
+                "body": body,
+                "url": reverse("invites:my-requests"),
+                "tag": f"join-request-{join_request.pk}",
+                "silent": silent,
+            },
+        )
+        for subscription, silent in _subscriptions(
+            [join_request.person_id], organization.region.zone, now
+        )
+    ]
 
 
 def first_line(message: Message) -> str:

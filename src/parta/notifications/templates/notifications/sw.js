@@ -40,7 +40,7 @@ self.addEventListener("push", (event) => {
   event.waitUntil(
     self.registration.showNotification(data.title || "Парта", {
       body: data.body || "",
-      tag: `conversation-${data.conversation_id}`,
+      tag: data.tag || `conversation-${data.conversation_id}`,
       silent: Boolean(data.silent),
       icon: ICON,
       data: { url: data.url || "/messages/" },
