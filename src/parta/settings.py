@@ -262,6 +262,8 @@ PARTA_SUPPORT_UPLOAD_MAX_BYTES = env_int("PARTA_SUPPORT_UPLOAD_MAX_BYTES", 10485
 PARTA_INVITES_IP_LIMIT = env_int("PARTA_INVITES_IP_LIMIT", 30)
 PARTA_INVITES_PERSON_LIMIT = env_int("PARTA_INVITES_PERSON_LIMIT", 10)
 PARTA_INVITES_WINDOW = env_int("PARTA_INVITES_WINDOW", 3600)
+# Personal invitations by SMS: at most this many a school sends in an hour (the rest wait).
+PARTA_INVITATION_SMS_PER_HOUR = env_int("PARTA_INVITATION_SMS_PER_HOUR", 2000, minimum=1)
 
 # Calls (parta.calls): browsers reach each other through these ICE servers. STUN URLs as
 # given; TURN URLs get short-lived credentials minted from PARTA_TURN_SECRET (coturn's

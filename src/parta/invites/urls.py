@@ -1,6 +1,6 @@
 from django.urls import path
 
-from parta.invites import views
+from parta.invites import invitation_pages, views
 
 app_name = "invites"
 urlpatterns = [
@@ -22,4 +22,47 @@ urlpatterns = [
     path("org/<int:organization_id>/members/", views.members, name="members"),
     path("org/<int:organization_id>/members/<int:person_id>/", views.member, name="member"),
     path("org/<int:organization_id>/audit/", views.audit, name="audit"),
+    path(
+        "org/<int:organization_id>/invitations/", invitation_pages.invitations, name="invitations"
+    ),
+    path(
+        "org/<int:organization_id>/invitations/class/<int:class_id>/",
+        invitation_pages.group,
+        name="invitations-class",
+    ),
+    path(
+        "org/<int:organization_id>/invitations/class/<int:class_id>/slips/",
+        invitation_pages.slips,
+        name="invitations-class-slips",
+    ),
+    path(
+        "org/<int:organization_id>/invitations/class/<int:class_id>/sms/",
+        invitation_pages.group_sms,
+        name="invitations-class-sms",
+    ),
+    path(
+        "org/<int:organization_id>/invitations/staff/",
+        invitation_pages.group,
+        name="invitations-staff",
+    ),
+    path(
+        "org/<int:organization_id>/invitations/staff/slips/",
+        invitation_pages.slips,
+        name="invitations-staff-slips",
+    ),
+    path(
+        "org/<int:organization_id>/invitations/staff/sms/",
+        invitation_pages.group_sms,
+        name="invitations-staff-sms",
+    ),
+    path(
+        "invitations/<int:invitation_id>/sms/",
+        invitation_pages.invitation_sms,
+        name="invitation-sms",
+    ),
+    path(
+        "invitations/<int:invitation_id>/reissue/",
+        invitation_pages.invitation_reissue,
+        name="invitation-reissue",
+    ),
 ]

@@ -14,6 +14,7 @@ from huey.contrib.djhuey import HUEY
 
 # Imported for their tasks, which register themselves with the queue when imported.
 from parta.calls import jobs as calls_jobs  # noqa: F401
+from parta.invites import jobs as invites_jobs  # noqa: F401
 from parta.messaging import jobs as messaging_jobs  # noqa: F401
 from parta.monitoring import jobs as monitoring_jobs
 from parta.notifications import jobs as notifications_jobs  # noqa: F401
