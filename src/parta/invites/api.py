@@ -1,24 +1,29 @@
-"""Invites API: links, redeeming them, join requests, members and the audit log.
+"""Invites API: links, redeeming them, join requests, members, the audit log, and the
+personal invitations' status, SMS, slips and reissue.
 
 The token travels only in request bodies (POST /preview, /redeem), never in a URL.
 A new link's token is in the creation response once; it is not stored.
 """
 
 from collections.abc import Callable
+from dataclasses import asdict, fields
 from datetime import datetime
+from typing import Annotated
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import require_admin
 from parta.accounts.signin import client_ip
-from parta.api_errors import Id, signed_in_person
-from parta.invites import selectors, services
-from parta.invites.models import InviteLink, JoinRequest
+from parta.api_errors import AtMost, Id, signed_in_person
+from parta.invites import delivery, invitation_pages, invitation_status, selectors, services
+from parta.invites.jobs import send_invitations_sms
+from parta.invites.models import InviteLink, JoinRequest, PersonalInvitation
 from parta.structure.models import Organization, SchoolClass
 
 router = Router(tags=["invites"])
@@ -352,3 +357,157 @@ def remove_member(request: HttpRequest, organization_id: Id, person_id: Id) -> S
 @router.get("/organizations/{organization_id}/audit", response=list[AuditOut])
 def audit(request: HttpRequest, organization_id: Id) -> list[object]:
     return list(selectors.audit_log(_admin_organization(request, organization_id)))
+
+
+# --- personal invitations -----------------------------------------------------------------
+# A class's status, its SMS and slips, a new code: for the school's admins and the class's
+# teacher. No phone number and no code travels here; the slips PDF carries the codes.
+
+# One request texts at most this many people; a class goes on the job queue instead.
+MAX_SMS_IDS = 100
+
+
+class InvitationStatusOut(Schema):
+    id: int
+    person_id: int
+    full_name: str
+    role: str
+    child_id: int | None
+    status: str  # joined, invited or expired
+    joined_at: datetime | None
+    expires_at: datetime
+    has_phone: bool
+    last_sms_at: datetime | None
+    last_sms_status: str | None
+    code_lost: bool  # sealed under an older SECRET_KEY: only a reissue helps
+
+
+class ClassStatusOut(Schema):
+    class_id: int
+    name: str
+    invited: int
+    joined: int
+    not_joined: int
+    invitations: list[InvitationStatusOut]
+
+
+class InvitationSmsIn(Schema):
+    class_id: Id | None = None
+    invitation_ids: Annotated[list[Id], AtMost(MAX_SMS_IDS)] = []
+
+
+class InvitationSmsOut(Schema):
+    queued: int
+    sent: int
+    skipped_no_phone: int
+    skipped_today: int
+    skipped_closed: int
+    skipped_unreadable: int
+    skipped_limit: int
+    failed: int
+    retry_after: int | None
+
+
+def _row_out(row: invitation_status.InvitationRow) -> InvitationStatusOut:
+    invitation, sms = row.invitation, row.last_sms
+    return InvitationStatusOut(
+        id=invitation.pk,
+        person_id=invitation.person_id,
+        full_name=invitation.person.full_name,
+        role=invitation.role,
+        child_id=invitation.child_id,
+        status="joined" if row.joined else "expired" if row.expired else "invited",
+        joined_at=invitation.used_at,
+        expires_at=invitation.expires_at,
+        has_phone=row.has_phone,
+        last_sms_at=sms.sent_at if sms else None,
+        last_sms_status=sms.status if sms else None,
+        code_lost=row.unreadable,
+    )
+
+
+def _invitation_class(
+    request: HttpRequest, organization_id: int, class_id: int
+) -> tuple[Organization, SchoolClass]:
+    organization = _organization(organization_id)
+    school_class = get_object_or_404(
+        SchoolClass, pk=class_id, organization=organization, is_staff_class=False
+    )
+    invitation_status.require_group(signed_in_person(request), organization, school_class)
+    return organization, school_class
+
+
+@router.get(
+    "/organizations/{organization_id}/invitations/classes/{class_id}", response=ClassStatusOut
+)
+def invitation_class_status(
+    request: HttpRequest, organization_id: Id, class_id: Id
+) -> ClassStatusOut:
+    organization, school_class = _invitation_class(request, organization_id, class_id)
+    families = invitation_status.group_families(organization, school_class, timezone.now())
+    rows = [_row_out(row) for family in families for row in family.rows]
+    joined = sum(1 for row in rows if row.status == "joined")
+    return ClassStatusOut(
+        class_id=school_class.pk,
+        name=school_class.name,
+        invited=len(rows),
+        joined=joined,
+        not_joined=len(rows) - joined,
+        invitations=rows,
+    )
+
+
+@router.get("/organizations/{organization_id}/invitations/classes/{class_id}/slips")
+def invitation_class_slips(request: HttpRequest, organization_id: Id, class_id: Id) -> HttpResponse:
+    """The PDF of the class's slips: only the invitations not used yet."""
+    organization, school_class = _invitation_class(request, organization_id, class_id)
+    return invitation_pages.slips_response(organization, school_class)
+
+
+@router.post(
+    "/organizations/{organization_id}/invitations/sms",
+    response={200: InvitationSmsOut, 202: InvitationSmsOut},
+)
+def send_invitation_sms(
+    request: HttpRequest, organization_id: Id, payload: InvitationSmsIn
+) -> Status[object]:
+    """A class's not-joined people are queued (202); named invitations texted at once (200)."""
+    if (payload.class_id is None) == (not payload.invitation_ids):
+        raise HttpError(400, _("Укажите либо класс, либо приглашения."))
+    if payload.class_id is not None:
+        organization, school_class = _invitation_class(request, organization_id, payload.class_id)
+        now = timezone.now()
+        families = invitation_status.group_families(organization, school_class, now)
+        to_text = [invitation.pk for invitation in invitation_pages.to_text(families, now)]
+        if to_text:
+            send_invitations_sms(to_text, signed_in_person(request).pk)
+        return Status(202, InvitationSmsOut(**{**_NO_SMS, "queued": len(to_text)}))
+    organization = _organization(organization_id)
+    invitations = list(
+        invitation_status.with_related(
+            PersonalInvitation.objects.filter(
+                organization=organization, pk__in=payload.invitation_ids
+            )
+        )
+    )
+    if len(invitations) != len(set(payload.invitation_ids)):
+        raise HttpError(404, _("Таких приглашений в этой организации нет."))
+    report = delivery.send_invitation_sms(invitations, by=signed_in_person(request))
+    return Status(200, InvitationSmsOut(**{**_NO_SMS, **asdict(report)}))
+
+
+_NO_SMS = {field.name: 0 for field in fields(delivery.SmsReport)} | {"queued": 0}
+
+
+@router.post("/invitations/{invitation_id}/reissue", response=InvitationStatusOut)
+def reissue_invitation(request: HttpRequest, invitation_id: Id) -> InvitationStatusOut:
+    """A new code for a lost slip; the old one stops working."""
+    invitation = get_object_or_404(
+        invitation_status.with_related(PersonalInvitation.objects.all()), pk=invitation_id
+    )
+    new = delivery.reissue_invitation(invitation, by=signed_in_person(request))
+    return _row_out(
+        invitation_status.InvitationRow(
+            invitation=new, last_sms=None, unreadable=False, now=timezone.now()
+        )
+    )

@@ -56,7 +56,7 @@ def _group_url(name: str, organization_id: int, class_id: int | None) -> str:
     return reverse(f"invites:invitations-class{name}", args=[organization_id, class_id])
 
 
-def _to_text(families: list[status.Family], now: datetime) -> list[PersonalInvitation]:
+def to_text(families: list[status.Family], now: datetime) -> list[PersonalInvitation]:
     """Whom «send to all» texts: not joined, with a phone, not texted in the last day."""
     since = now - SMS_AGAIN_AFTER
     return [
@@ -100,7 +100,7 @@ def group(request: HttpRequest, organization_id: int, class_id: int | None = Non
             "invited": len(rows),
             "joined": sum(1 for row in rows if row.joined),
             "printable": len(status.deliverable(families)),
-            "to_text": len(_to_text(families, now)),
+            "to_text": len(to_text(families, now)),
             "unreadable": sum(1 for row in rows if row.unreadable and not row.joined),
             "slips_url": _group_url("-slips", organization.pk, class_id),
             "sms_url": _group_url("-sms", organization.pk, class_id),
@@ -139,17 +139,17 @@ def group_sms(
 ) -> HttpResponse:
     organization, school_class = _group(request, organization_id, class_id)
     families = status.group_families(organization, school_class, timezone.now())
-    to_text = [invitation.pk for invitation in _to_text(families, timezone.now())]
-    if to_text:
-        send_invitations_sms(to_text, signed_in(request).pk)
+    queued = [invitation.pk for invitation in to_text(families, timezone.now())]
+    if queued:
+        send_invitations_sms(queued, signed_in(request).pk)
         messages.success(
             request,
             ngettext(
                 "Отправляем %(count)d СМС. Состояние появится на этой странице.",
                 "Отправляем %(count)d СМС. Состояние появится на этой странице.",
-                len(to_text),
+                len(queued),
             )
-            % {"count": len(to_text)},
+            % {"count": len(queued)},
         )
     else:
         messages.info(
