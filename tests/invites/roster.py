@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from parta.accounts.models import Person, Role
 from parta.accounts.services import create_person, enrol_student, grant_role, link_parent
 from parta.invites.invitation_status import with_related
-from parta.invites.invitations import InvitationEntry, issue_personal_invitations
+from parta.invites.invitations import InvitationEntry, issue_personal_invitations, unseal
 from parta.invites.models import PersonalInvitation
 from tests.factories import local, make_member
 from tests.invites.conftest import School
@@ -18,6 +18,11 @@ class Roster:
     classmate: Person  # 5А, no phone, no parents
     pupil_6a: Person
     invitations: dict[str, PersonalInvitation]
+
+    def codes(self) -> dict[str, str]:
+        """Each invitation's code, as its slip prints it unshown."""
+        codes = {key: unseal(invitation) for key, invitation in self.invitations.items()}
+        return {key: code for key, code in codes.items() if code is not None}
 
     def fresh(self, key: str) -> PersonalInvitation:
         invitation = with_related(PersonalInvitation.objects.filter(pk=self.invitations[key].pk))
