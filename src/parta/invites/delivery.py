@@ -65,7 +65,8 @@ def sms_text(invitation: PersonalInvitation, code: str, base_url: str) -> str:
     child's (a parent's phone may be shared)."""
     return _("Парта: приглашение в «%(school)s» для %(person)s. Код %(shown)s. Войти: %(url)s") % {
         "school": invitation.organization,
-        "person": invitation.person.short_name,
+        # «Петрова О. И.» ends with its own full stop: no second one before «Код».
+        "person": invitation.person.short_name.rstrip("."),
         "shown": shown_code(code),
         "url": base_url.rstrip("/") + join_path(code),
     }
