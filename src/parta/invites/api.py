@@ -21,9 +21,10 @@ from parta.accounts.models import Person, Role
 from parta.accounts.selectors import require_admin
 from parta.accounts.signin import client_ip
 from parta.api_errors import AtMost, Id, signed_in_person
-from parta.invites import delivery, invitation_pages, invitation_status, selectors, services
+from parta.invites import delivery, invitation_status, selectors, services
 from parta.invites.jobs import send_invitations_sms
 from parta.invites.models import InviteLink, JoinRequest, PersonalInvitation
+from parta.invites.slips import group_slips_response
 from parta.structure.models import Organization, SchoolClass
 
 router = Router(tags=["invites"])
@@ -461,7 +462,7 @@ def invitation_class_status(
 def invitation_class_slips(request: HttpRequest, organization_id: Id, class_id: Id) -> HttpResponse:
     """The PDF of the class's slips: only the invitations not used yet."""
     organization, school_class = _invitation_class(request, organization_id, class_id)
-    return invitation_pages.slips_response(organization, school_class)
+    return group_slips_response(organization, school_class)
 
 
 @router.post(
@@ -478,7 +479,7 @@ def send_invitation_sms(
         organization, school_class = _invitation_class(request, organization_id, payload.class_id)
         now = timezone.now()
         families = invitation_status.group_families(organization, school_class, now)
-        to_text = [invitation.pk for invitation in invitation_pages.to_text(families, now)]
+        to_text = [invitation.pk for invitation in invitation_status.to_text(families, now)]
         if to_text:
             send_invitations_sms(to_text, signed_in_person(request).pk)
         return Status(202, InvitationSmsOut(**{**_NO_SMS, "queued": len(to_text)}))

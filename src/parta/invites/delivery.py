@@ -9,7 +9,7 @@ InvitationSms; the log never holds the code.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +21,7 @@ from parta import ratelimit
 from parta.accounts.models import Person
 from parta.accounts.services import record_audit
 from parta.accounts.sms import SmsError, get_sms_backend
+from parta.invites.invitation_status import TEXT_AGAIN_AFTER
 from parta.invites.invitations import (
     InvitationEntry,
     issue_personal_invitations,
@@ -32,7 +33,7 @@ from parta.invites.invitations import (
 from parta.invites.models import InvitationSms, PersonalInvitation
 from parta.structure.models import Organization
 
-SMS_AGAIN_AFTER = timedelta(hours=24)
+SMS_AGAIN_AFTER = TEXT_AGAIN_AFTER
 SMS_WINDOW_SECONDS = 3600
 
 

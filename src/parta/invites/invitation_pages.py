@@ -5,9 +5,6 @@ Admins see every class and the staff; a class teacher her own classes. A class's
 sent on the job queue, one person's in the request.
 """
 
-from datetime import datetime
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,17 +12,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from parta.invites import invitation_status as status
-from parta.invites.delivery import SMS_AGAIN_AFTER, SmsReport, reissue_invitation
+from parta.invites.delivery import SmsReport, reissue_invitation
 from parta.invites.delivery import send_invitation_sms as send_now
 from parta.invites.jobs import send_invitations_sms
 from parta.invites.models import PersonalInvitation
-from parta.invites.slips import render_slips
+from parta.invites.slips import group_slips_response
 from parta.structure.models import Organization, SchoolClass
 from parta.web.auth import signed_in
 
@@ -54,17 +50,6 @@ def _group_url(name: str, organization_id: int, class_id: int | None) -> str:
     if class_id is None:
         return reverse(f"invites:invitations-staff{name}", args=[organization_id])
     return reverse(f"invites:invitations-class{name}", args=[organization_id, class_id])
-
-
-def to_text(families: list[status.Family], now: datetime) -> list[PersonalInvitation]:
-    """Whom «send to all» texts: not joined, with a phone, not texted in the last day."""
-    since = now - SMS_AGAIN_AFTER
-    return [
-        row.invitation
-        for family in families
-        for row in family.rows
-        if row.deliverable and row.has_phone and not row.texted_since(since)
-    ]
 
 
 @login_required
@@ -100,7 +85,7 @@ def group(request: HttpRequest, organization_id: int, class_id: int | None = Non
             "invited": len(rows),
             "joined": sum(1 for row in rows if row.joined),
             "printable": len(status.deliverable(families)),
-            "to_text": len(to_text(families, now)),
+            "to_text": len(status.to_text(families, now)),
             "unreadable": sum(1 for row in rows if row.unreadable and not row.joined),
             "slips_url": _group_url("-slips", organization.pk, class_id),
             "sms_url": _group_url("-sms", organization.pk, class_id),
@@ -108,28 +93,11 @@ def group(request: HttpRequest, organization_id: int, class_id: int | None = Non
     )
 
 
-def slips_response(organization: Organization, school_class: SchoolClass | None) -> HttpResponse:
-    """The group's slips PDF (only those not joined yet); the page and the API send it."""
-    families = status.group_families(organization, school_class, timezone.now())
-    rendered = render_slips(status.deliverable(families), base_url=settings.PARTA_BASE_URL)
-    name = school_class.name if school_class else _("сотрудники")
-    response = HttpResponse(rendered.pdf, content_type="application/pdf")
-    response["Content-Disposition"] = str(
-        content_disposition_header(
-            as_attachment=True, filename=_("Приглашения %(group)s.pdf") % {"group": name}
-        )
-    )
-    # The codes open accounts: no cache along the way keeps them.
-    response["Cache-Control"] = "no-store"
-    response["X-Parta-Slips"] = str(rendered.slips)
-    return response
-
-
 @require_GET
 @login_required
 def slips(request: HttpRequest, organization_id: int, class_id: int | None = None) -> HttpResponse:
     organization, school_class = _group(request, organization_id, class_id)
-    return slips_response(organization, school_class)
+    return group_slips_response(organization, school_class)
 
 
 @require_POST
@@ -139,7 +107,7 @@ def group_sms(
 ) -> HttpResponse:
     organization, school_class = _group(request, organization_id, class_id)
     families = status.group_families(organization, school_class, timezone.now())
-    queued = [invitation.pk for invitation in to_text(families, timezone.now())]
+    queued = [invitation.pk for invitation in status.to_text(families, timezone.now())]
     if queued:
         send_invitations_sms(queued, signed_in(request).pk)
         messages.success(

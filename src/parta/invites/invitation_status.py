@@ -7,7 +7,7 @@ replaces the revoked one, and an invitation revoked with no successor is no long
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -21,6 +21,8 @@ from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of, current_academic_year
 
 FAMILY_ROLES = (Role.STUDENT, Role.PARENT)
+# As delivery.SMS_AGAIN_AFTER (which reads this module): one SMS a day.
+TEXT_AGAIN_AFTER = timedelta(hours=24)
 STAFF_ROLES = (Role.TEACHER, Role.STAFF)
 
 
@@ -203,3 +205,14 @@ def group_families(
 def deliverable(families: Iterable[Family]) -> list[PersonalInvitation]:
     """The invitations still to print or text, in the page's order."""
     return [row.invitation for family in families for row in family.rows if row.deliverable]
+
+
+def to_text(families: list[Family], now: datetime) -> list[PersonalInvitation]:
+    """Whom «send to all» texts: not joined, with a phone, not texted in the last day."""
+    since = now - TEXT_AGAIN_AFTER
+    return [
+        row.invitation
+        for family in families
+        for row in family.rows
+        if row.deliverable and row.has_phone and not row.texted_since(since)
+    ]

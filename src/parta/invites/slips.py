@@ -16,14 +16,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import segno
+from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue
 
 from parta.accounts.models import Person, Role
+from parta.invites.invitation_status import deliverable, group_families
 from parta.invites.invitations import join_path, shown_code, unseal
 from parta.invites.models import PersonalInvitation
+from parta.structure.models import Organization, SchoolClass
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
@@ -257,3 +262,22 @@ def render_slips(invitations: Iterable[PersonalInvitation], *, base_url: str) ->
 def invitation_slips_pdf(invitations: Iterable[PersonalInvitation], *, base_url: str) -> bytes:
     """Only the PDF: callers who must tell of unreadable codes use render_slips."""
     return render_slips(invitations, base_url=base_url).pdf
+
+
+def group_slips_response(
+    organization: Organization, school_class: SchoolClass | None
+) -> HttpResponse:
+    """The group's slips PDF (only those not joined yet); the page and the API send it."""
+    families = group_families(organization, school_class, timezone.now())
+    rendered = render_slips(deliverable(families), base_url=settings.PARTA_BASE_URL)
+    name = school_class.name if school_class else _("сотрудники")
+    response = HttpResponse(rendered.pdf, content_type="application/pdf")
+    response["Content-Disposition"] = str(
+        content_disposition_header(
+            as_attachment=True, filename=_("Приглашения %(group)s.pdf") % {"group": name}
+        )
+    )
+    # The codes open accounts: no cache along the way keeps them.
+    response["Cache-Control"] = "no-store"
+    response["X-Parta-Slips"] = str(rendered.slips)
+    return response
