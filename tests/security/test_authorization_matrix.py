@@ -32,6 +32,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from openpyxl import load_workbook
 
 from parta.api import api
+from parta.invites.invitations import InvitationEntry, issue_personal_invitations
 from parta.support.models import AdminChangeRequest
 from tests.security.conftest import ACTORS, NEW_ADMIN_PHONE, PDF, World, png_bytes
 
@@ -85,6 +86,29 @@ def pk_of(attribute: str, name: str) -> Values:
         return {name: value if isinstance(value, int) else value.pk}
 
     return values
+
+
+def invitation(w: World) -> dict[str, Any]:
+    """The 5А parent's personal invitation, issued in the cell (issuing again is a no-op)."""
+    [made] = issue_personal_invitations(
+        w.school,
+        [InvitationEntry(w.people["parent"], "parent", w.class_5a, w.people["student"])],
+        by=w.people["admin"],
+    )
+    return {"invitation_id": made.pk}
+
+
+def invited_class(w: World) -> dict[str, Any]:
+    """Class 5А with its parent invited: the status pages have a row to show."""
+    invitation(w)
+    return {"organization_id": w.school.pk, "class_id": w.class_5a.pk}
+
+
+def invited_staff(w: World) -> dict[str, Any]:
+    issue_personal_invitations(
+        w.school, [InvitationEntry(w.people["teacher"], "teacher")], by=w.people["admin"]
+    )
+    return school(w)
 
 
 def reopen_admin_change(w: World) -> None:
@@ -286,6 +310,26 @@ API_ROWS = [
         },
     ),
     op("GET", "/invites/organizations/{organization_id}/audit", "admin", values=school),
+    op(
+        "GET",
+        "/invites/organizations/{organization_id}/invitations/classes/{class_id}",
+        STAFF,
+        values=invited_class,
+    ),
+    op(
+        "GET",
+        "/invites/organizations/{organization_id}/invitations/classes/{class_id}/slips",
+        STAFF,
+        values=invited_class,
+    ),
+    op(
+        "POST",
+        "/invites/organizations/{organization_id}/invitations/sms",
+        STAFF,
+        values=school,
+        body=lambda w: {"invitation_ids": [invitation(w)["invitation_id"]]},
+    ),
+    op("POST", "/invites/invitations/{invitation_id}/reissue", STAFF, values=invitation),
     # --- messaging
     op("GET", "/messaging/conversations", SIGNED_IN),
     op(
@@ -682,6 +726,16 @@ PAGE_ROWS = [
         values=lambda w: {"organization_id": w.school.pk, "person_id": w.people["student"].pk},
     ),
     page("invites:audit", "GET", "admin", values=school),
+    # Personal invitations: the school's admins, and the class teacher for her class.
+    page("invites:invitations", "GET", STAFF, values=school),
+    page("invites:invitations-class", "GET", STAFF, values=invited_class),
+    page("invites:invitations-class-slips", "GET", STAFF, values=invited_class),
+    page("invites:invitations-class-sms", "POST", STAFF, values=invited_class),
+    page("invites:invitations-staff", "GET", "admin", values=invited_staff),
+    page("invites:invitations-staff-slips", "GET", "admin", values=invited_staff),
+    page("invites:invitations-staff-sms", "POST", "admin", values=invited_staff),
+    page("invites:invitation-sms", "POST", STAFF, values=invitation),
+    page("invites:invitation-reissue", "POST", STAFF, values=invitation),
     page("messaging:list", "GET", SIGNED_IN),
     # Staff of some organization; students, parents and the operator make no group chats.
     page("messaging:new", "GET", "teacher admin teacher_b admin_b authority_other authority"),
