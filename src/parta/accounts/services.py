@@ -444,7 +444,8 @@ def _lock_people(*people: Person) -> None:
     list(Person.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk"))
 
 
-def _check_mergeable(record: Person, into: Person) -> None:
+def check_mergeable(record: Person, into: Person) -> None:
+    """Refuse (ValidationError) what merge_roster_record would refuse."""
     if record.pk == into.pk:
         raise ValidationError(_("Запись нельзя объединить с ней самой."), code="same_person")
     if record.last_login is not None or not record.is_active:
@@ -542,7 +543,7 @@ def merge_roster_record(record: Person, into: Person, *, at: datetime) -> Person
     when = _aware(at, _("Время объединения указано без часового пояса."), ValidationError)
     _lock_people(record, into)
     record.refresh_from_db(fields=["last_login", "is_active", "phone"])
-    _check_mergeable(record, into)
+    check_mergeable(record, into)
     moved, closed = _merge_grants(record, into, when)
     links = _merge_parent_links(record, into)
     enrolment = _merge_enrolment(record, into, when)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from parta.accounts.models import Person
-from parta.accounts.services import merge_roster_record, record_audit
+from parta.accounts.services import check_mergeable, merge_roster_record, record_audit
 from parta.invites.invitations import usable_invitation
 from parta.invites.models import PersonalInvitation
 from parta.invites.signals import admitted
@@ -49,6 +49,8 @@ def check_redeemable(invitation: PersonalInvitation, account: Person) -> None:
             ),
             code="another_account",
         )
+    if record.pk != account.pk:
+        check_mergeable(record, account)
 
 
 @transaction.atomic

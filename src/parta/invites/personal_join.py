@@ -247,6 +247,6 @@ def personal_join_accept(request: HttpRequest) -> HttpResponse:
             "Вы присоединились к «%(org)s». Беседы школы — ниже, приветствие — "
             "в «Парта · уведомления»."
         )
-        % {"org": invitation.organization},
+        % {"org": invitation.organization.full_name},
     )
     return redirect("messaging:list")
