@@ -9,8 +9,9 @@ from parta.accounts.services import create_person, enrol_student, grant_role
 from parta.invites.invitations import InvitationEntry, issue_personal_invitations, unseal
 from parta.messaging.models import Conversation
 from parta.messaging.services import create_conversation
-from tests.accounts.conftest import last_code
-from tests.caches import clear_cache
+
+# The in-memory SMS outbox and empty rate limits, as for the sign-in tests.
+from tests.accounts.conftest import last_code, sms_outbox  # noqa: F401
 from tests.factories import make_class, make_member, make_org
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,16 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = "+79134445566"
 
 
-@pytest.fixture
-def outbox(settings):
-    settings.PARTA_SMS_BACKEND = "parta.accounts.sms.LocmemSmsBackend"
-    sms.outbox.clear()
-    clear_cache()
-    yield sms.outbox
-    sms.outbox.clear()
-
-
-def test_a_student_joins_from_the_slip_s_qr_code_in_three_screens(browser, live_server, outbox):
+def test_a_student_joins_from_the_slip_s_qr_code_in_three_screens(browser, live_server):
     school = make_org(name="МБОУ Мотыгинская СОШ №1")
     admin = make_member(school, Role.ADMIN, "Орлова Анна Сергеевна")
     teacher = make_member(school, Role.TEACHER, "Белов Пётр Ильич")
@@ -69,7 +61,7 @@ def test_a_student_joins_from_the_slip_s_qr_code_in_three_screens(browser, live_
 
     page.get_by_label("Мобильный телефон").fill(PHONE)
     page.get_by_role("button", name="Получить код").click()
-    page.get_by_label("Код из SMS").fill(last_code(outbox, PHONE))
+    page.get_by_label("Код из SMS").fill(last_code(sms.outbox, PHONE))
     page.get_by_role("button", name="Войти").click()
     page.get_by_role("heading", name="Это вы?").wait_for()
     page.get_by_role("button", name="Присоединиться").click()
