@@ -396,3 +396,14 @@ def test_a_child_s_slip_on_her_parent_s_phone_merges_nobody(client, world, roste
     assert roster.child.is_active
     assert class_at(roster.child, timezone.now()) == world.class_5a
     assert PersonalInvitation.objects.get(pk=roster.child_invitation.pk).used_at is None
+
+
+def test_the_screens_speak_english_too(client, world, roster, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    present(client, roster.mother_invitation)
+    page = client.get(JOIN).content.decode()
+    assert "Invitation: <strong>Иванова Анна Петровна</strong>" in page
+    assert "parent of the student Иванов П., 5А" in page
+    assert "Your mobile phone" in page
+    unknown = client.post(JOIN, {"code": "KMXT9-PACRD"}).content.decode()
+    assert "There is no such invitation: check the code on the slip." in unknown
