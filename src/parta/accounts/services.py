@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from parta.accounts.models import AuditEntry, ClassEnrolment, ParentLink, Person, Role, RoleGrant
 from parta.accounts.selectors import class_at, grants_held_at, holds_role, require_admin, roles_at
-from parta.accounts.signals import class_moved, left_organization
+from parta.accounts.signals import class_moved, left_organization, person_merged
 from parta.bulk import insert_models
 from parta.structure.models import Organization, SchoolClass
 
@@ -436,6 +436,136 @@ def link_parent(parent: Person, child: Person) -> ParentLink:
         )
     link, _created = ParentLink.objects.get_or_create(parent=parent, child=child)
     return link
+
+
+def _lock_people(*people: Person) -> None:
+    """Lock several people in one order (by id), so two merges never wait for each other."""
+    pks = sorted(person.pk for person in people)
+    list(Person.objects.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk"))
+
+
+def check_mergeable(record: Person, into: Person) -> None:
+    """Refuse (ValidationError) what merge_roster_record would refuse."""
+    if record.pk == into.pk:
+        raise ValidationError(_("Запись нельзя объединить с ней самой."), code="same_person")
+    if record.last_login is not None or not record.is_active:
+        # Someone has signed in as the record: it is their account, not a roster's line.
+        raise ValidationError(
+            _(
+                "Запись %(person)s уже используется другой учётной записью: объединить их "
+                "нельзя. Обратитесь к классному руководителю."
+            )
+            % {"person": record},
+            code="record_signed_in",
+        )
+    if ParentLink.objects.filter(
+        Q(parent=record, child=into) | Q(parent=into, child=record)
+    ).exists():
+        # A child's slip used on her parent's phone (or the other way round).
+        raise ValidationError(
+            _(
+                "%(record)s и %(account)s — родитель и ребёнок: это два разных человека. "
+                "Каждый входит в Парту под своим номером телефона."
+            )
+            % {"record": record, "account": into},
+            code="self_parent",
+        )
+
+
+def _merge_grants(record: Person, into: Person, when: datetime) -> tuple[list[int], list[int]]:
+    """Move the record's grants to `into`, or close at `when` those that would overlap one of
+    its own. A past or planned grant that would overlap stays with the record as it is:
+    closing it at `when` would rewrite the past or leave an empty interval."""
+    held = list(RoleGrant.objects.filter(person=into))
+    moved: list[int] = []
+    closed: list[int] = []
+    for grant in RoleGrant.objects.filter(person=record).order_by("pk"):
+        clash = any(
+            other.organization_id == grant.organization_id
+            and other.role == grant.role
+            and _overlap(grant.valid_from, grant.valid_to, other.valid_from, other.valid_to)
+            for other in held
+        )
+        if not clash:
+            grant.person = into
+            grant.save(update_fields=["person"])
+            moved.append(grant.pk)
+        elif grant.valid_from < when and (grant.valid_to is None or grant.valid_to > when):
+            grant.valid_to = when
+            note = _("объединена с учётной записью №%(id)d") % {"id": into.pk}
+            grant.reason = f"{grant.reason}; {note}" if grant.reason else note
+            grant.save(update_fields=["valid_to", "reason"])
+            closed.append(grant.pk)
+    return moved, closed
+
+
+def _merge_parent_links(record: Person, into: Person) -> int:
+    """The record's children and parents become the account's; the record's own links go
+    (they carry no history, and a parents' chat made later would bring the record in)."""
+    links = list(ParentLink.objects.filter(Q(parent=record) | Q(child=record)))
+    for link in links:
+        parent_id = into.pk if link.parent_id == record.pk else link.parent_id
+        child_id = into.pk if link.child_id == record.pk else link.child_id
+        ParentLink.objects.get_or_create(parent_id=parent_id, child_id=child_id)
+        link.delete()
+    return len(links)
+
+
+def _merge_enrolment(record: Person, into: Person, when: datetime) -> int | None:
+    """The record's current class becomes the account's when it has none; otherwise the
+    record leaves it at `when`. Returns the moved enrolment's id."""
+    current = ClassEnrolment.objects.filter(student=record, valid_to__isnull=True).first()
+    if current is None:
+        return None
+    if not ClassEnrolment.objects.filter(student=into, valid_to__isnull=True).exists():
+        current.student = into
+        current.save(update_fields=["student"])
+        return current.pk
+    if current.valid_from < when:
+        current.valid_to = when
+        current.save(update_fields=["valid_to"])
+    return None
+
+
+@transaction.atomic
+def merge_roster_record(record: Person, into: Person, *, at: datetime) -> Person:
+    """Fold a roster record that never signed in into the existing account of the same
+    person (a teacher of the school who is also a parent there; a parent known in another
+    school): its role grants, parent links and current class go to `into` (the class only
+    when `into` has none), then the record is deactivated, its phone freed, and
+    signals.person_merged lets the apps above move the rest (chats, invitations).
+
+    Where `into` already holds an overlapping grant of the same role in the same
+    organization, the record's grant is closed at `at` instead (history is never deleted).
+    Refused (ValidationError): a record that has signed in or is inactive, the same
+    person, and a parent and her child (merging would make one the other).
+    """
+    when = _aware(at, _("Время объединения указано без часового пояса."), ValidationError)
+    _lock_people(record, into)
+    record.refresh_from_db(fields=["last_login", "is_active", "phone"])
+    check_mergeable(record, into)
+    moved, closed = _merge_grants(record, into, when)
+    links = _merge_parent_links(record, into)
+    enrolment = _merge_enrolment(record, into, when)
+    had_phone = bool(record.phone)
+    record.is_active = False
+    # A roster's phone for the record would keep its owner from ever signing in with it.
+    record.phone = None
+    record.save(update_fields=["is_active", "phone"])
+    record_audit(
+        "person.merged",
+        actor=into,
+        subject=into,
+        record=record.pk,
+        grants_moved=moved,
+        grants_closed=closed,
+        parent_links=links,
+        enrolment_moved=enrolment,
+        record_had_phone=had_phone,
+    )
+    person_merged.send(sender=Person, record=record, into=into, at=when)
+    logger.info("Roster record %s merged into person %s", record.pk, into.pk)
+    return into
 
 
 class RoleGrantConflict(RoleError):

@@ -9,3 +9,8 @@ left_organization = Signal()
 # Sent inside the transaction that moves a student from one class to another (a move, not a
 # first enrolment). Arguments: student, old_class, new_class, at. messaging moves the chats.
 class_moved = Signal()
+
+# Sent inside the transaction that merged a roster record that never signed in into the
+# account of the same person (merge_roster_record), after its roles, links and class moved
+# and it was deactivated. Arguments: record, into, at. messaging moves the record's chats.
+person_merged = Signal()

@@ -16,7 +16,8 @@ Rules (numbers in settings, PARTA_SIGNIN_*):
 - a number without an account gets one only if it is an organization's
   `admin_application_phone` (the administrator from the connection application; the name
   is asked for then), or if the person is redeeming a valid invite link
-  (`verify_code(..., with_valid_invite=True)`, called by parta.invites);
+  (`verify_code(..., with_valid_invite=True)`, called by parta.invites), or takes over the
+  roster's record of a valid personal invitation (`verify_code(..., claim=record)`);
 - whoever signs in with an organization's application phone receives the admin role there
   (unless held already), recorded as "role.admin_auto_granted".
 Codes are never logged; phone numbers are logged masked.
@@ -338,12 +339,44 @@ def _grant_application_admin_roles(
         )
 
 
+def _claimed(record: Person, phone: str) -> Person:
+    """The roster's record that a personal invitation names takes the number that has no
+    account, and becomes its account: no second person for the same human."""
+    locked = Person.objects.select_for_update().get(pk=record.pk)
+    if locked.last_login is not None or not locked.is_active:
+        # Someone already signs in as the record, under another number: not theirs to take.
+        raise SignInError(
+            "claim_refused",
+            _(
+                "Это приглашение — для учётной записи, в которую уже входили с другого "
+                "номера. Войдите под тем номером или сообщите классному руководителю."
+            ),
+        )
+    old_phone = locked.phone
+    locked.phone = phone
+    locked.save(update_fields=["phone"])
+    record_audit(
+        "person.phone_claimed",
+        subject=locked,
+        phone=masked_phone(phone),
+        roster_phone=masked_phone(old_phone) if old_phone else None,
+    )
+    return locked
+
+
 def _signing_in_person(
-    phone: str, full_name: str, ip: str, now: datetime, with_valid_invite: bool
+    phone: str,
+    full_name: str,
+    ip: str,
+    now: datetime,
+    with_valid_invite: bool,
+    claim: Person | None,
 ) -> Person:
     person = Person.objects.filter(phone=phone).first()
     application_organizations = list(Organization.objects.filter(admin_application_phone=phone))
-    if person is None and with_valid_invite and not application_organizations:
+    if person is None and claim is not None:
+        person = _claimed(claim, phone)
+    elif person is None and with_valid_invite and not application_organizations:
         person = _new_person(
             phone,
             full_name,
@@ -375,6 +408,7 @@ def verify_code(
     *,
     full_name: str = "",
     with_valid_invite: bool = False,
+    claim: Person | None = None,
     now: datetime | None = None,
 ) -> Person:
     """Check the code sent to `phone` and return the person signing in.
@@ -382,8 +416,16 @@ def verify_code(
     `full_name` is used only when an organization's administrator signs in for the first
     time and an account is created for them, or when `with_valid_invite` is set: the caller
     (parta.invites) has checked that this browser holds a usable invite link, so a number
-    without an account gets one under that name. A refusal after the right code (no account,
-    name missing) leaves the code usable; a wrong code is counted.
+    without an account gets one under that name.
+
+    `claim` is the roster's record a usable personal invitation names (checked by
+    parta.invites): a number without an account takes over that record — its phone is set
+    and it becomes the account, no second person is made and no name is asked. A number
+    that has an account signs in to it as usual (the invitation merges the record later).
+    A record someone already signed in as is not taken over ("claim_refused").
+
+    A refusal after the right code (no account, name missing) leaves the code usable; a
+    wrong code is counted.
     """
     phone_e164 = _normalize(phone)
     now = now or timezone.now()
@@ -392,7 +434,9 @@ def verify_code(
         with transaction.atomic():
             failure = _use_code(phone_e164, entered, now)
             if failure is None:
-                person = _signing_in_person(phone_e164, full_name, ip, now, with_valid_invite)
+                person = _signing_in_person(
+                    phone_e164, full_name, ip, now, with_valid_invite, claim
+                )
     except SignInError as refused:
         failure = refused
     if failure is not None:

@@ -3,6 +3,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from parta.accounts.models import Role
+from parta.invites.invitations import CODE_LENGTH, clean_code
 from parta.invites.services import DEFAULT_EXPIRY_DAYS, MAX_EXPIRY_DAYS, REQUESTABLE_ROLES
 from parta.structure.models import SchoolClass
 
@@ -108,6 +109,26 @@ class TokenForm(forms.Form):
         # A pasted link carries the token after «#».
         value: str = self.cleaned_data["token"].strip()
         return value.rsplit("#", 1)[-1].strip()
+
+
+class InvitationCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Код приглашения"),
+        max_length=500,
+        help_text=_("10 букв и цифр с листка-приглашения, например KMXT9-PACRD."),
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off"}),
+    )
+
+    def clean_code(self) -> str:
+        # A pasted address carries the code after «#»; spaces and dashes are only for reading.
+        code = clean_code(self.cleaned_data["code"].rsplit("#", 1)[-1])
+        if len(code) != CODE_LENGTH:
+            raise forms.ValidationError(
+                _("В коде приглашения %(length)d букв и цифр — проверьте код на листке."),
+                params={"length": CODE_LENGTH},
+                code="length",
+            )
+        return code
 
 
 class JoinRequestForm(forms.Form):

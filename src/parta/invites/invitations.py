@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -193,16 +193,8 @@ class InvitationUsed(Exception):
         self.invitation = invitation
 
 
-def invitation_by_code(code: str, *, now: datetime | None = None) -> PersonalInvitation:
-    """The invitation a code opens; InvitationUsed, or InvitationUnavailable for anything else."""
-    now = now or timezone.now()
-    invitation = (
-        PersonalInvitation.objects.select_related(
-            "organization__district__region", "person", "school_class", "child"
-        )
-        .filter(code_hash=code_hash(code))
-        .first()
-    )
+def usable(invitation: PersonalInvitation | None, now: datetime) -> PersonalInvitation:
+    """`invitation` if it still admits; InvitationUsed, or InvitationUnavailable otherwise."""
     if invitation is None or invitation.revoked_at is not None:
         raise InvitationUnavailable
     if invitation.used_at is not None:
@@ -210,3 +202,26 @@ def invitation_by_code(code: str, *, now: datetime | None = None) -> PersonalInv
     if invitation.expires_at <= now:
         raise InvitationUnavailable
     return invitation
+
+
+def _with_related() -> QuerySet[PersonalInvitation]:
+    return PersonalInvitation.objects.select_related(
+        "organization__district__region", "person", "school_class", "child"
+    )
+
+
+def invitation_by_code(code: str, *, now: datetime | None = None) -> PersonalInvitation:
+    """The invitation a code opens; InvitationUsed, or InvitationUnavailable for anything else."""
+    invitation = _with_related().filter(code_hash=code_hash(code)).first()
+    return usable(invitation, now or timezone.now())
+
+
+def usable_invitation(
+    invitation_id: int, *, now: datetime | None = None, lock: bool = False
+) -> PersonalInvitation:
+    """The invitation a browser presented earlier (its id kept in the session), if it still
+    admits; `lock` takes its row for the caller's transaction."""
+    invitations = _with_related()
+    if lock:
+        invitations = invitations.select_for_update(of=("self",))
+    return usable(invitations.filter(pk=invitation_id).first(), now or timezone.now())

@@ -1,6 +1,10 @@
 from django.urls import path
 
+<<<<<<< HEAD
 from parta.invites import invitation_pages, views
+=======
+from parta.invites import personal_join, views
+>>>>>>> joinp
 
 app_name = "invites"
 urlpatterns = [
@@ -8,6 +12,11 @@ urlpatterns = [
     path("join/phone/", views.join_phone, name="join-phone"),
     path("join/code/", views.join_code, name="join-code"),
     path("join/accept/", views.join_accept, name="join-accept"),
+    # A slip's QR code: /p/#CODE (personal_join.py).
+    path("p/", personal_join.personal_join, name="personal-join"),
+    path("p/phone/", personal_join.personal_join_phone, name="personal-phone"),
+    path("p/code/", personal_join.personal_join_code, name="personal-code"),
+    path("p/accept/", personal_join.personal_join_accept, name="personal-accept"),
     path("join/request/", views.request_start, name="request-start"),
     path("join/request/<int:organization_id>/", views.request_new, name="request-new"),
     path("my/requests/", views.my_requests, name="my-requests"),

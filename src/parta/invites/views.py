@@ -98,12 +98,12 @@ def join(request: HttpRequest) -> HttpResponse:
             "link": shown,
             "token_form": TokenForm(),
             "phone_form": PhoneForm(),
-            "child_initials": _child_initials(shown.child) if shown and shown.child else "",
+            "child_initials": child_initials(shown.child) if shown and shown.child else "",
         },
     )
 
 
-def _child_initials(child: Person) -> str:
+def child_initials(child: Person) -> str:
     """«Иванов П.» — enough for a parent to recognize their child, little for anyone else."""
     return f"{child.surname} {child.name[:1]}." if child.name else child.surname
 

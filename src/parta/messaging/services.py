@@ -1018,6 +1018,33 @@ def on_class_moved(
     follow_class_move(student, old_class, new_class, at=at)
 
 
+@transaction.atomic
+def follow_merge(record: Person, into: Person, *, at: datetime) -> None:
+    """A roster record was merged into its person's account (accounts.merge_roster_record):
+    the record's open memberships — a class chat made before she joined already holds her
+    record — become the account's, read state and all; where the account is a member
+    already, the record's membership ends. No «joined» line: nobody new came in."""
+    for member in (
+        ConversationMember.objects.select_for_update()
+        .filter(person=record, left_at__isnull=True)
+        .select_related("conversation")
+        .order_by("pk")
+    ):
+        if is_member(into, member.conversation):
+            member.left_at = at
+            member.save(update_fields=["left_at"])
+            continue
+        member.person = into
+        member.save(update_fields=["person"])
+        events.member_joined(member.conversation, into).publish()
+
+
+def on_person_merged(
+    sender: object, record: Person, into: Person, at: datetime, **kwargs: object
+) -> None:
+    follow_merge(record, into, at=at)
+
+
 def on_admitted(
     sender: object,
     person: Person,
