@@ -20,7 +20,7 @@ from parta.accounts.models import Person
 from parta.accounts.services import check_mergeable, merge_roster_record, record_audit
 from parta.invites.invitations import usable_invitation
 from parta.invites.models import PersonalInvitation
-from parta.invites.signals import admitted
+from parta.invites.services import admit
 
 logger = logging.getLogger("parta.invites")
 
@@ -85,12 +85,17 @@ def redeem_personal_invitation(invitation_id: int, account: Person) -> PersonalI
         merged=merged,
         phone=account.phone,
     )
-    admitted.send(
-        sender=PersonalInvitation,
-        person=account,
-        organization=invitation.organization,
-        role=invitation.role,
-        approved=False,
+    # The role, the student's class and the parent's child are the school's from the
+    # roster; they are held from joining on (a record is nobody's teacher before), and
+    # admit ends with the welcome (signals.admitted).
+    admit(
+        account,
+        invitation.organization,
+        invitation.role,
+        school_class=invitation.school_class,
+        child=invitation.child,
+        granted_by=invitation.created_by,
+        reason=_("Персональное приглашение №%(id)d") % {"id": invitation.pk},
     )
     logger.info(
         "Personal invitation %s used by person %s%s",

@@ -263,7 +263,7 @@ def _check_not_own_parent(person: Person, child: Person | None) -> None:
         )
 
 
-def _admit(
+def admit(
     person: Person,
     organization: Organization,
     role: str,
@@ -330,7 +330,7 @@ def redeem_invite(link_id: int, person: Person) -> Redemption:
             message=reason,
         )
     else:
-        _admit(
+        admit(
             person,
             link.organization,
             link.role,
@@ -442,7 +442,7 @@ def _pending(join_request: JoinRequest) -> JoinRequest:
 def approve_request(join_request: JoinRequest, *, actor: Person) -> JoinRequest:
     require_admin(actor, join_request.organization)
     locked = _pending(join_request)
-    _admit(
+    admit(
         locked.person,
         locked.organization,
         locked.role,

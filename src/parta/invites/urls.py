@@ -1,10 +1,6 @@
 from django.urls import path
 
-<<<<<<< HEAD
-from parta.invites import invitation_pages, views
-=======
-from parta.invites import personal_join, views
->>>>>>> joinp
+from parta.invites import invitation_pages, personal_join, views
 
 app_name = "invites"
 urlpatterns = [
