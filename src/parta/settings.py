@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "parta.schools",
     "parta.realtime",
     "parta.messaging",
+    "parta.roster",
     "parta.calls",
     "parta.notifications",
     "parta.monitoring",
@@ -344,3 +345,7 @@ LOGGING = {
         "parta": {"handlers": ["console"], "level": env_str("PARTA_LOG_LEVEL", "INFO")},
     },
 }
+
+# A school's list of people (roster import): the largest file accepted. A district's
+# 40,000 rows are ~3 MB as CSV and ~1.5 MB as XLSX.
+PARTA_ROSTER_MAX_BYTES = env_int("PARTA_ROSTER_MAX_BYTES", 20 * 2**20)

@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("monitoring/", include("parta.monitoring.urls")),
     path("org/", include("parta.schools.urls")),
     path("", include("parta.invites.urls")),
+    path("", include("parta.roster.urls")),
     path("messages/", include("parta.messaging.urls")),
     path("calls/", include("parta.calls.urls")),
     path("help/", include("parta.support.urls")),
