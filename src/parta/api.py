@@ -134,6 +134,7 @@ def _mount() -> None:
     from parta.monitoring.api import router as monitoring_router
     from parta.notifications.api import router as notifications_router
     from parta.realtime.api import router as realtime_router
+    from parta.roster.api import router as roster_router
     from parta.schools.api import router as structure_router
     from parta.support.api import router as support_router
 
@@ -144,6 +145,7 @@ def _mount() -> None:
     api.add_router("/monitoring", monitoring_router)
     api.add_router("/notifications", notifications_router)
     api.add_router("/realtime", realtime_router)
+    api.add_router("/roster", roster_router)
     api.add_router("/structure", structure_router)
     api.add_router("/support", support_router)
 

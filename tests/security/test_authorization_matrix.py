@@ -32,7 +32,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from openpyxl import load_workbook
 
 from parta.api import api
-from parta.invites.invitations import InvitationEntry, issue_personal_invitations
+from parta.invites.invitations import InvitationEntry, issue_personal_invitations, unseal
+from parta.invites.models import PersonalInvitation
+from parta.roster.models import RosterImport
+from parta.roster.services import preview, upload_roster
 from parta.support.models import AdminChangeRequest
 from tests.security.conftest import ACTORS, NEW_ADMIN_PHONE, PDF, World, png_bytes
 
@@ -111,6 +114,25 @@ def invited_staff(w: World) -> dict[str, Any]:
     return school(w)
 
 
+ROSTER = "Класс;Фамилия;Имя;Роль\n5А;Новиков;Илья;ученик\n".encode()
+
+
+def roster_file(w: World) -> dict[str, Any]:
+    return {"file": SimpleUploadedFile("список.csv", ROSTER, content_type="text/csv")}
+
+
+def roster_import(w: World) -> dict[str, Any]:
+    """A list of the school uploaded by its admin, waiting for confirmation."""
+    made = upload_roster(w.school, "список.csv", ROSTER, by=w.people["admin"])
+    return {"import_id": made.pk}
+
+
+def roster_digest(w: World) -> dict[str, Any]:
+    return {
+        "digest": preview(RosterImport.objects.filter(organization=w.school).latest("pk")).digest()
+    }
+
+
 def reopen_admin_change(w: World) -> None:
     """Filing needs no open request of the school's: close the world's one in this cell."""
     AdminChangeRequest.objects.filter(pk=w.admin_change_id).update(
@@ -127,6 +149,14 @@ def take_admin_change(w: World) -> None:
 def present_invite(client: Client, w: World) -> None:
     """The join flow's first step: this browser shows the invite link's token."""
     assert client.post(reverse("invites:join"), {"token": w.invite_token}).status_code == 302
+
+
+def present_invitation(client: Client, w: World) -> None:
+    """The personal joining's first step: this browser shows the 5А parent's slip code."""
+    invitation(w)
+    made = PersonalInvitation.objects.get(person=w.people["parent"], used_at__isnull=True)
+    code = unseal(made)
+    assert client.post(reverse("invites:personal-join"), {"code": code}).status_code == 302
 
 
 def upload(w: World) -> dict[str, Any]:
@@ -519,6 +549,23 @@ API_ROWS = [
     ),
     # --- realtime
     op("GET", "/realtime/events", SIGNED_IN, query="after=0"),
+    # --- roster: the school's admins only
+    op(
+        "POST",
+        "/roster/organizations/{organization_id}/imports",
+        "admin",
+        values=school,
+        body=roster_file,
+        multipart=True,
+    ),
+    op("GET", "/roster/imports/{import_id}", "admin", values=roster_import),
+    op(
+        "POST",
+        "/roster/imports/{import_id}/confirm",
+        "admin",
+        values=roster_import,
+        body=roster_digest,
+    ),
     # --- structure
     op("GET", "/structure/organizations/{organization_id}/profile", "admin", values=school),
     op(
@@ -685,6 +732,16 @@ PAGE_ROWS = [
         before=present_invite,
         statuses={"admin": 400},  # an admin may not also be a student
     ),
+    page("invites:personal-join", "GET", EVERYONE),
+    page(
+        "invites:personal-phone",
+        "POST",
+        EVERYONE,
+        body=lambda w: {"phone": "+79137770004"},
+        before=present_invitation,
+    ),
+    page("invites:personal-code", "GET", EVERYONE, before=present_invitation),
+    page("invites:personal-accept", "POST", SIGNED_IN, before=present_invitation),
     page("invites:request-start", "GET", SIGNED_IN),
     page("invites:request-new", "GET", SIGNED_IN, values=school),
     page("invites:my-requests", "GET", SIGNED_IN),
@@ -736,6 +793,10 @@ PAGE_ROWS = [
     page("invites:invitations-staff-sms", "POST", "admin", values=invited_staff),
     page("invites:invitation-sms", "POST", STAFF, values=invitation),
     page("invites:invitation-reissue", "POST", STAFF, values=invitation),
+    page("roster:upload", "GET", "admin", values=school),
+    page("roster:upload", "POST", "admin", case="a file", values=school, body=roster_file),
+    page("roster:preview", "GET", "admin", values=roster_import),
+    page("roster:confirm", "POST", "admin", values=roster_import, body=roster_digest),
     page("messaging:list", "GET", SIGNED_IN),
     # Staff of some organization; students, parents and the operator make no group chats.
     page("messaging:new", "GET", "teacher admin teacher_b admin_b authority_other authority"),
