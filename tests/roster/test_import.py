@@ -1,10 +1,12 @@
 """A school's list of people, as the admin uploads, previews and confirms it."""
 
 import io
+from io import StringIO
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from openpyxl import Workbook
 
 from parta.accounts.models import ClassEnrolment, ParentLink, Person, Role, RoleGrant
@@ -260,3 +262,16 @@ def test_a_file_that_cannot_be_read_is_a_400_page(school, admin):
 def test_a_teacher_is_refused_the_roster_pages(school, classes):
     teacher = make_member(school, Role.TEACHER, "Петрова Мария Ивановна")
     assert client_for(teacher).get(f"/org/{school.pk}/roster/").status_code == 403
+
+
+def test_the_command_previews_then_confirms(school, admin, classes, tmp_path):
+    path = tmp_path / "список.csv"
+    path.write_bytes(csv(*FAMILY))
+    out = StringIO()
+    call_command("import_roster", str(path), org=school.pk, admin=admin.phone, stdout=out)
+    assert "new_people=5" in out.getvalue()
+    assert PersonalInvitation.objects.count() == 0
+    call_command(
+        "import_roster", str(path), org=school.pk, admin=admin.phone, confirm=True, stdout=out
+    )
+    assert PersonalInvitation.objects.count() == 5
