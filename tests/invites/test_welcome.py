@@ -11,6 +11,7 @@ from parta.accounts.services import enrol_student, grant_role, link_parent, move
 from parta.invites.models import JoinRequest
 from parta.invites.services import (
     add_role,
+    admit,
     approve_request,
     create_invite,
     redeem_invite,
@@ -247,3 +248,33 @@ def test_a_move_joins_no_deleted_chat_and_can_be_undone(world: School, chats) ->
     assert joined(world.student) == set()
     move_student(world.student, world.class_5a, actor=world.admin)
     assert joined(world.student) == {"5А — класс"}
+
+
+def test_a_child_who_joins_after_her_parent_brings_the_parent_into_her_classs_parents_chat(
+    world: School, chats
+) -> None:
+    """A family's slip: the mother joins first, when her son is in no class yet (his record
+    holds no role before he joins); his joining brings her into 5А's parents' chat."""
+    son = make_person("Петров Илья Олегович")
+    mother = make_person("Петрова Ольга Ивановна")
+    admit(
+        mother,
+        world.org,
+        Role.PARENT,
+        school_class=world.class_5a,
+        child=son,
+        granted_by=world.admin,
+        reason="Персональное приглашение",
+    )
+    assert joined(mother) == {"Новости школы"}
+    admit(
+        son,
+        world.org,
+        Role.STUDENT,
+        school_class=world.class_5a,
+        child=None,
+        granted_by=world.admin,
+        reason="Персональное приглашение",
+    )
+    assert joined(son) == {"5А — класс", "Новости школы"}
+    assert joined(mother) == {"5А — родители", "Новости школы"}

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from parta.accounts.models import Person, Role
 from parta.accounts.selectors import (
     class_at,
+    holds_role,
     may_reach_directly,
     parents_of,
     roles_at,
@@ -966,6 +967,8 @@ def welcome(
         if not is_member(person, conversation)
     ]
     added = [_join(conversation, person, moment) for conversation in joined]
+    if role == Role.STUDENT:
+        added += _bring_parents(person, organization, moment)
     kind = f"{ServiceNotice.WELCOME}:{role}"
     already = Message.objects.filter(
         conversation__organization=organization,
@@ -981,6 +984,25 @@ def welcome(
             )
         post_personal_notice(person, organization, text, kind=kind, at=moment)
     return added
+
+
+def _bring_parents(
+    student: Person, organization: Organization, moment: datetime
+) -> list[ConversationMember]:
+    """A student who joins after her parent (a family's slip: the mother first) brings the
+    parent into her class's parents' chats, which the parent's own welcome could not find:
+    the child was in no class yet. Parents who hold the parent role in the school only."""
+    school_class = class_at(student, moment)
+    if school_class is None:
+        return []
+    return [
+        _join(conversation, parent, moment)
+        for parent in parents_of(student)
+        if holds_role(parent, organization, Role.PARENT, moment)
+        for conversation in class_chats_to_join(
+            parent, Conversation.Purpose.PARENTS, school_class, moment
+        )
+    ]
 
 
 @transaction.atomic
