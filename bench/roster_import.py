@@ -123,8 +123,8 @@ def main() -> None:
     print(f"total: {time.perf_counter() - started:.2f} s")
     again = services.upload_roster(school, "список.csv", content, by=admin, create_classes=True)
     second = timed("the same file again: preview", lambda: services.preview(again))
-    if second.has_changes:
-        raise SystemExit("the same file again would change something")
+    if second.has_changes or second.bad_rows:
+        raise SystemExit(f"the same file again would change something: {second.bad_rows[:3]}")
     print(f"people {Person.objects.count() - 1}, invitations {PersonalInvitation.objects.count()}")
 
 

@@ -275,3 +275,14 @@ def test_the_command_previews_then_confirms(school, admin, classes, tmp_path):
         "import_roster", str(path), org=school.pk, admin=admin.phone, confirm=True, stdout=out
     )
     assert PersonalInvitation.objects.count() == 5
+
+
+def test_namesake_students_of_two_classes_stay_apart_when_the_file_comes_again(
+    school, admin, classes
+):
+    """Neither has joined, so neither is in a class yet: their invitations place them."""
+    lines = ("5А;Павлова;Людмила;Фёдоровна;ученица;;", "5Б;Павлова;Людмила;Фёдоровна;ученица;;")
+    confirmed(school, admin, csv(*lines))
+    plan = preview(upload(school, admin, csv(*lines)))
+    assert plan.bad_rows == []
+    assert not plan.has_changes

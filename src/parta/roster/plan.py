@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -75,6 +76,10 @@ class Entry:
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.surname, self.name, self.patronymic) if part)
+
+    @cached_property
+    def name_key(self) -> str:
+        return name_key(self.full_name)
 
     @property
     def is_student(self) -> bool:
@@ -343,10 +348,7 @@ class _Planner:
         found = [
             student
             for student in by_class[item.class_key]
-            if (
-                name_key(student.full_name) == wanted
-                or name_key(student.full_name).startswith(wanted + " ")
-            )
+            if student.name_key == wanted or student.name_key.startswith(wanted + " ")
         ]
         if len(found) != 1:
             self.refuse(
@@ -396,12 +398,12 @@ def _known_people(organization: Organization, phones: Iterable[str]) -> dict[int
             "person_id", flat=True
         )
     )
-    return {
-        person.pk: person
-        for person in Person.objects.filter(Q(pk__in=ids) | Q(phone__in=list(phones)))
-        .filter(is_active=True)
-        .only("id", "surname", "name", "patronymic", "phone", "last_login")
-    }
+    # Two queries, not one with OR: SQLite scans the table for «pk IN … OR phone IN …».
+    fields = ("id", "surname", "name", "patronymic", "phone", "last_login")
+    known = Person.objects.filter(is_active=True).only(*fields)
+    people = {person.pk: person for person in known.filter(pk__in=ids)}
+    people.update((person.pk, person) for person in known.filter(phone__in=list(phones)))
+    return people
 
 
 def plan_roster(
@@ -433,7 +435,14 @@ def plan_roster(
     links = set(
         ParentLink.objects.filter(parent_id__in=list(people)).values_list("parent_id", "child_id")
     )
-    _match(planner, entries, people, ever, current_class)
+    # A student not joined yet is in no class: her invitation's class places her, so that
+    # namesakes of two classes stay apart when the same file comes again.
+    placed = dict(current_class)
+    for person_invitations in invitations.values():
+        for invitation in person_invitations:
+            if invitation.role == Role.STUDENT and invitation.school_class_id is not None:
+                placed.setdefault(invitation.person_id, invitation.school_class_id)
+    _match(planner, entries, people, ever, placed)
     entries = [entry for entry in entries if entry.rows]
     plan = RosterPlan(
         organization=organization,
