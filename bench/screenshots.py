@@ -87,6 +87,37 @@ def busiest_chat(phone: str) -> int:
     )
 
 
+def demo_school() -> tuple[int, str]:
+    """The demo admin's school and one of its classes, for «Как подключить школу»."""
+    from parta.accounts.models import Role, RoleGrant
+    from parta.demo.services import PHONE_SCHOOL_ADMIN
+    from parta.structure.models import SchoolClass
+
+    grant = RoleGrant.objects.filter(
+        person__phone=PHONE_SCHOOL_ADMIN, role=Role.ADMIN, organization__kind="school"
+    ).first()
+    if grant is None:
+        raise SystemExit("the demo has no school admin")
+    school_class = SchoolClass.objects.filter(
+        organization_id=grant.organization_id, is_staff_class=False
+    ).first()
+    return grant.organization_id, school_class.name if school_class else "5А"
+
+
+def roster_file(class_name: str) -> bytes:
+    """A family and a teacher, and one row that is wrong: the preview shows both."""
+    return "\n".join(
+        [
+            "Класс;Фамилия;Имя;Отчество;Роль;Телефон;Ребёнок",
+            f"{class_name};Лаврова;Ника;Андреевна;ученица;;",
+            f"{class_name};Лаврова;Ольга;Петровна;родитель;+79139990011;Лаврова Ника",
+            f"{class_name};Лавров;Андрей;Ильич;родитель;;Лаврова Ника Андреевна",
+            ";Гринева;Тамара;Львовна;учитель;+79139990012;",
+            f"{class_name};Лаврова;Ника;Андреевна;ученица;;",
+        ]
+    ).encode()
+
+
 def photograph(server: str, cookies: dict[str, str]) -> list[Path]:
     from django.conf import settings
     from playwright.sync_api import sync_playwright
@@ -94,6 +125,7 @@ def photograph(server: str, cookies: dict[str, str]) -> list[Path]:
     from parta.demo.services import PHONE_TEACHER
 
     chat = busiest_chat(PHONE_TEACHER)
+    school, class_name = demo_school()
     screens = [
         ("sign-in", None, "/accounts/sign-in/"),
         ("chat-list", "teacher", "/messages/"),
@@ -102,6 +134,10 @@ def photograph(server: str, cookies: dict[str, str]) -> list[Path]:
         ("calls", "teacher", "/calls/"),
         ("monitoring-school", "admin", "/monitoring/"),
         ("notification-settings", "teacher", "/notifications/settings/"),
+        ("roster", "admin", f"/org/{school}/roster/"),
+        ("roster-preview", "admin", f"/org/{school}/roster/"),
+        ("invitations", "admin", f"/org/{school}/invitations/"),
+        ("personal-join", None, "/p/"),
     ]
     OUT.mkdir(parents=True, exist_ok=True)
     written = []
@@ -126,6 +162,17 @@ def photograph(server: str, cookies: dict[str, str]) -> list[Path]:
                 page.locator(".chat-bell summary").click()
             elif name == "chat":  # as it opens: at the newest message
                 page.locator("#messages[data-ready]").wait_for(state="attached")
+            elif name == "roster-preview":  # a file uploaded: the plan and its bad row
+                page.set_input_files(
+                    "#roster-form input[type=file]",
+                    {
+                        "name": "список.csv",
+                        "mimeType": "text/csv",
+                        "buffer": roster_file(class_name),
+                    },
+                )
+                page.locator("#roster-form button").click()
+                page.locator("#roster-summary").wait_for()
             target = OUT / f"{name}.png"
             page.screenshot(path=str(target), animations="disabled")
             context.close()
