@@ -741,7 +741,15 @@ PAGE_ROWS = [
         before=present_invitation,
     ),
     page("invites:personal-code", "GET", EVERYONE, before=present_invitation),
-    page("invites:personal-accept", "POST", SIGNED_IN, before=present_invitation),
+    # The 5А parent's record has signed in (it is this table's parent): her slip joins her,
+    # and any other account that holds the code is refused with a reason (400).
+    page(
+        "invites:personal-accept",
+        "POST",
+        SIGNED_IN,
+        before=present_invitation,
+        statuses={actor: 400 for actor in SIGNED_IN.split() if actor != "parent"},
+    ),
     page("invites:request-start", "GET", SIGNED_IN),
     page("invites:request-new", "GET", SIGNED_IN, values=school),
     page("invites:my-requests", "GET", SIGNED_IN),
