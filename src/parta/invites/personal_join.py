@@ -38,14 +38,10 @@ from parta.invites.invitations import (
 from parta.invites.joining import check_redeemable, redeem_personal_invitation
 from parta.invites.models import PersonalInvitation
 from parta.invites.views import child_initials
-from parta.web.auth import signed_in
+from parta.web.auth import person_or_none, signed_in
 
 _INVITATION_KEY = "parta_personal_invitation"
 _PHONE_KEY = "parta_personal_phone"
-
-
-def _person_or_none(request: HttpRequest) -> Person | None:
-    return request.user if isinstance(request.user, Person) else None
 
 
 def whom(invitation: PersonalInvitation) -> str:
@@ -109,7 +105,7 @@ def personal_join(request: HttpRequest) -> HttpResponse:
         if not form.is_valid():
             return render(request, "invites/personal_join.html", {"code_form": form}, status=400)
         try:
-            services.check_rate("personal", client_ip(request), _person_or_none(request))
+            services.check_rate("personal", client_ip(request), person_or_none(request))
             invitation = invitation_by_code(form.cleaned_data["code"])
         except services.RateLimited as limited:
             return _rate_limited(request, limited, form)
@@ -121,7 +117,7 @@ def personal_join(request: HttpRequest) -> HttpResponse:
     shown = _session_invitation(request)
     if shown is None:
         return render(request, "invites/personal_join.html", {"code_form": InvitationCodeForm()})
-    person = _person_or_none(request)
+    person = person_or_none(request)
     if person is not None:
         return _confirm_page(request, shown, person)
     return _phone_page(request, shown, PhoneForm())

@@ -43,14 +43,10 @@ from parta.invites.forms import (
 from parta.invites.models import InviteLink, JoinRequest
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of
-from parta.web.auth import signed_in
+from parta.web.auth import person_or_none, signed_in
 
 _INVITE_KEY = "parta_join_invite"
 _PHONE_KEY = "parta_join_phone"
-
-
-def _person_or_none(request: HttpRequest) -> Person | None:
-    return request.user if isinstance(request.user, Person) else None
 
 
 # --- the join page --------------------------------------------------------------------------
@@ -80,7 +76,7 @@ def join(request: HttpRequest) -> HttpResponse:
         if not form.is_valid():
             return render(request, "invites/join.html", {"token_form": form})
         try:
-            services.check_rate("redeem", client_ip(request), _person_or_none(request))
+            services.check_rate("redeem", client_ip(request), person_or_none(request))
             link = services.invite_by_token(form.cleaned_data["token"])
         except services.RateLimited as limited:
             return render(

@@ -1,4 +1,4 @@
-"""The signed-in person, for the pages behind login_required."""
+"""The signed-in person: for the pages behind login_required, and for those open to all."""
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -13,3 +13,8 @@ def signed_in(request: HttpRequest) -> Person:
     if not isinstance(person, Person):
         raise PermissionDenied
     return person
+
+
+def person_or_none(request: HttpRequest) -> Person | None:
+    """The person signed in on a page open to anyone; None for an anonymous visitor."""
+    return request.user if isinstance(request.user, Person) else None
