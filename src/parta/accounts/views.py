@@ -1,5 +1,7 @@
 """Sign-in pages: phone → code → signed in; sign out by POST."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
@@ -37,27 +39,54 @@ def render_phone_step(
     return response
 
 
-def sign_in(request: HttpRequest) -> HttpResponse:
+def submit_phone(
+    request: HttpRequest,
+    form: PhoneForm,
+    *,
+    phone_key: str,
+    code_page: str,
+    phone_page: Callable[[int | None], HttpResponse],
+) -> HttpResponse:
+    """A phone posted to a sign-in step (here, on the join page, on a personal invitation's
+    page): its code sent, the phone kept in the session under `phone_key`, and on to
+    `code_page` (a URL's name). Refused, the same page again, by `phone_page`, with the
+    reason on the form and, after too many codes, the seconds to wait (render_phone_step)."""
     retry_after = None
+    if form.is_valid():
+        try:
+            sign_in_code = request_code(form.cleaned_data["phone"], client_ip(request))
+        except SignInError as refused:
+            form.add_error("phone", refused.message)
+            retry_after = refused.retry_after
+        else:
+            request.session[phone_key] = sign_in_code.phone
+            return redirect(code_page)
+    return phone_page(retry_after)
+
+
+def _sign_in_page(
+    request: HttpRequest, form: PhoneForm, retry_after: int | None = None
+) -> HttpResponse:
+    return render_phone_step(request, "accounts/sign_in.html", {"form": form}, retry_after)
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = PhoneForm(request.POST)
-        if form.is_valid():
-            try:
-                sign_in_code = request_code(form.cleaned_data["phone"], client_ip(request))
-            except SignInError as refused:
-                form.add_error("phone", refused.message)
-                retry_after = refused.retry_after
-            else:
-                request.session[_PHONE_KEY] = sign_in_code.phone
-                return redirect("accounts:sign-in-code")
-    else:
-        form = PhoneForm(initial={"phone": request.session.get(_PHONE_KEY, "")})
-        next_url = request.GET.get("next", "")
-        if url_has_allowed_host_and_scheme(
-            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            request.session[_NEXT_KEY] = next_url
-    return render_phone_step(request, "accounts/sign_in.html", {"form": form}, retry_after)
+        return submit_phone(
+            request,
+            form,
+            phone_key=_PHONE_KEY,
+            code_page="accounts:sign-in-code",
+            phone_page=lambda retry_after: _sign_in_page(request, form, retry_after),
+        )
+    form = PhoneForm(initial={"phone": request.session.get(_PHONE_KEY, "")})
+    next_url = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        request.session[_NEXT_KEY] = next_url
+    return _sign_in_page(request, form)
 
 
 def sign_in_code(request: HttpRequest) -> HttpResponse:

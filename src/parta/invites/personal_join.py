@@ -22,11 +22,10 @@ from parta.accounts.signin import (
     SignInError,
     client_ip,
     masked_phone,
-    request_code,
     start_session,
     verify_code,
 )
-from parta.accounts.views import render_phone_step
+from parta.accounts.views import render_phone_step, submit_phone
 from parta.invites import services
 from parta.invites.forms import InvitationCodeForm
 from parta.invites.invitations import (
@@ -175,17 +174,13 @@ def personal_join_phone(request: HttpRequest) -> HttpResponse:
     if invitation is None:
         return _not_admitting(request, InvitationUnavailable())
     form = PhoneForm(request.POST)
-    retry_after = None
-    if form.is_valid():
-        try:
-            sign_in_code = request_code(form.cleaned_data["phone"], client_ip(request))
-        except SignInError as refused:
-            form.add_error("phone", refused.message)
-            retry_after = refused.retry_after
-        else:
-            request.session[_PHONE_KEY] = sign_in_code.phone
-            return redirect("invites:personal-code")
-    return _phone_page(request, invitation, form, retry_after)
+    return submit_phone(
+        request,
+        form,
+        phone_key=_PHONE_KEY,
+        code_page="invites:personal-code",
+        phone_page=lambda retry_after: _phone_page(request, invitation, form, retry_after),
+    )
 
 
 @never_cache

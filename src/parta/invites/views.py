@@ -26,11 +26,10 @@ from parta.accounts.services import move_student
 from parta.accounts.signin import (
     SignInError,
     client_ip,
-    request_code,
     start_session,
     verify_code,
 )
-from parta.accounts.views import render_phone_step
+from parta.accounts.views import render_phone_step, submit_phone
 from parta.invites import selectors, services, tokens
 from parta.invites.forms import (
     InviteForm,
@@ -110,21 +109,17 @@ def join_phone(request: HttpRequest) -> HttpResponse:
     if link is None:
         return _unavailable(request, str(services.InviteUnavailable()))
     form = PhoneForm(request.POST)
-    retry_after = None
-    if form.is_valid():
-        try:
-            sign_in_code = request_code(form.cleaned_data["phone"], client_ip(request))
-        except SignInError as refused:
-            form.add_error("phone", refused.message)
-            retry_after = refused.retry_after
-        else:
-            request.session[_PHONE_KEY] = sign_in_code.phone
-            return redirect("invites:join-code")
-    return render_phone_step(
+    return submit_phone(
         request,
-        "invites/join.html",
-        {"link": link, "token_form": TokenForm(), "phone_form": form},
-        retry_after,
+        form,
+        phone_key=_PHONE_KEY,
+        code_page="invites:join-code",
+        phone_page=lambda retry_after: render_phone_step(
+            request,
+            "invites/join.html",
+            {"link": link, "token_form": TokenForm(), "phone_form": form},
+            retry_after,
+        ),
     )
 
 
