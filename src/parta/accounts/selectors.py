@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,6 +55,16 @@ def require_admin(actor: Person, organization: Organization, when: datetime | No
             _("Это может сделать только администратор организации «%(org)s».")
             % {"org": organization}
         )
+
+
+def admin_organization(actor: Person, organization_id: int) -> Organization:
+    """The organization an admin's page or API call is about, with its district and region:
+    Http404 if there is none, PermissionDenied (require_admin) unless `actor` is its admin."""
+    organization = get_object_or_404(
+        Organization.objects.select_related("district__region"), pk=organization_id
+    )
+    require_admin(actor, organization)
+    return organization
 
 
 def people_with_role_during(

@@ -7,11 +7,10 @@ from django.shortcuts import get_object_or_404
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from parta.accounts.selectors import require_admin
+from parta.accounts.selectors import admin_organization, require_admin
 from parta.api_errors import Id, signed_in_person
 from parta.roster import services
 from parta.roster.models import RosterImport
-from parta.structure.models import Organization
 
 router = Router(tags=["roster"])
 
@@ -65,14 +64,12 @@ def upload(
     create_classes: Form[bool] = False,
 ) -> Any:
     """Upload an XLSX or CSV; the answer is the preview. Nothing is written but the file."""
-    organization = get_object_or_404(
-        Organization.objects.select_related("district__region"), pk=organization_id
-    )
+    person = signed_in_person(request)
     roster_import = services.upload_roster(
-        organization,
+        admin_organization(person, organization_id),
         file.name or "",
         file.read(),
-        by=signed_in_person(request),
+        by=person,
         create_classes=create_classes,
     )
     return Status(201, _out(roster_import))

@@ -8,27 +8,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from parta.accounts.selectors import require_admin
+from parta.accounts.selectors import admin_organization, require_admin
 from parta.roster import services
 from parta.roster.models import RosterImport
-from parta.structure.models import Organization
 from parta.web.auth import signed_in
 
 # The preview lists at most this many new people: a school's 1,750 would be a long page.
 PREVIEW_PEOPLE = 100
 
 
-def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
-    organization = get_object_or_404(
-        Organization.objects.select_related("district__region"), pk=organization_id
-    )
-    require_admin(signed_in(request), organization)
-    return organization
-
-
 @login_required
 def upload(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in(request), organization_id)
     error = None
     if request.method == "POST":
         file = request.FILES.get("file")

@@ -11,7 +11,7 @@ from ninja.errors import HttpError
 
 from parta.accounts import services as accounts
 from parta.accounts.models import Person
-from parta.accounts.selectors import require_admin, teachers_of
+from parta.accounts.selectors import admin_organization, teachers_of
 from parta.api_errors import Id, signed_in_person
 from parta.schools import services
 from parta.structure.models import Organization, SchoolClass
@@ -82,14 +82,6 @@ class MoveIn(Schema):
     student_id: Id
 
 
-def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
-    organization = get_object_or_404(
-        Organization.objects.select_related("district__region"), pk=organization_id
-    )
-    require_admin(signed_in_person(request), organization)
-    return organization
-
-
 def _teacher(organization: Organization, person_id: int | None) -> Person | None:
     if person_id is None:
         return None
@@ -101,12 +93,12 @@ def _teacher(organization: Organization, person_id: int | None) -> Person | None
 
 @router.get("/organizations/{organization_id}/profile", response=ProfileOut)
 def get_profile(request: HttpRequest, organization_id: Id) -> Organization:
-    return _admin_organization(request, organization_id)
+    return admin_organization(signed_in_person(request), organization_id)
 
 
 @router.patch("/organizations/{organization_id}/profile", response=ProfileOut)
 def update_profile(request: HttpRequest, organization_id: Id, payload: ProfileIn) -> Organization:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in_person(request), organization_id)
     return services.update_profile(
         organization, actor=signed_in_person(request), **payload.dict(exclude_none=True)
     )
@@ -114,12 +106,12 @@ def update_profile(request: HttpRequest, organization_id: Id, payload: ProfileIn
 
 @router.get("/organizations/{organization_id}/classes", response=list[ClassOut])
 def list_classes(request: HttpRequest, organization_id: Id) -> list[SchoolClass]:
-    return list(classes_of(_admin_organization(request, organization_id)))
+    return list(classes_of(admin_organization(signed_in_person(request), organization_id)))
 
 
 @router.post("/organizations/{organization_id}/classes", response={201: ClassOut})
 def create_class(request: HttpRequest, organization_id: Id, payload: ClassIn) -> Status[object]:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in_person(request), organization_id)
     created = services.create_class(
         organization,
         payload.name,
@@ -134,7 +126,7 @@ def create_class(request: HttpRequest, organization_id: Id, payload: ClassIn) ->
 @router.post("/organizations/{organization_id}/classes/bulk", response={201: PlanOut})
 def create_classes(request: HttpRequest, organization_id: Id, payload: PlanIn) -> Status[object]:
     """Classes of a staffing plan, e.g. {"plan": "1А–11В", "with_staff_class": true}."""
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in_person(request), organization_id)
     result = services.create_classes(
         organization,
         payload.plan,
@@ -154,7 +146,7 @@ def create_classes(request: HttpRequest, organization_id: Id, payload: PlanIn) -
 @router.put("/classes/{class_id}", response=ClassOut)
 def update_class(request: HttpRequest, class_id: Id, payload: ClassIn) -> SchoolClass:
     school_class = get_object_or_404(SchoolClass, pk=class_id)
-    organization = _admin_organization(request, school_class.organization_id)
+    organization = admin_organization(signed_in_person(request), school_class.organization_id)
     return services.update_class(
         school_class,
         actor=signed_in_person(request),
@@ -169,7 +161,7 @@ def update_class(request: HttpRequest, class_id: Id, payload: ClassIn) -> School
 def move_student(request: HttpRequest, class_id: Id, payload: MoveIn) -> SchoolClass:
     """Move a student of the school into this class from now on."""
     school_class = get_object_or_404(SchoolClass, pk=class_id)
-    _admin_organization(request, school_class.organization_id)
+    admin_organization(signed_in_person(request), school_class.organization_id)
     student = get_object_or_404(Person, pk=payload.student_id)
     accounts.move_student(student, school_class, actor=signed_in_person(request))
     return school_class

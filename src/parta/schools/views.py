@@ -9,20 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from parta.accounts.selectors import require_admin, teachers_of
+from parta.accounts.selectors import admin_organization, teachers_of
 from parta.schools import services
 from parta.schools.forms import ClassForm, ProfileForm, StaffingPlanForm
 from parta.structure.models import Organization, SchoolClass
 from parta.structure.selectors import classes_of, current_academic_year
 from parta.web.auth import signed_in
-
-
-def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
-    organization = get_object_or_404(
-        Organization.objects.select_related("district__region"), pk=organization_id
-    )
-    require_admin(signed_in(request), organization)
-    return organization
 
 
 def _form_errors(form: object, error: ValidationError) -> None:
@@ -32,7 +24,7 @@ def _form_errors(form: object, error: ValidationError) -> None:
 
 @login_required
 def profile(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in(request), organization_id)
     form = ProfileForm(request.POST or None, instance=Organization.objects.get(pk=organization.pk))
     if request.method == "POST" and form.is_valid():
         try:
@@ -51,7 +43,7 @@ def profile(request: HttpRequest, organization_id: int) -> HttpResponse:
 
 @login_required
 def classes(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in(request), organization_id)
     year = current_academic_year(organization)
     actor = signed_in(request)
     plan_form = StaffingPlanForm(initial={"academic_year": year})
@@ -120,7 +112,7 @@ def classes(request: HttpRequest, organization_id: int) -> HttpResponse:
 
 @login_required
 def class_edit(request: HttpRequest, organization_id: int, class_id: int) -> HttpResponse:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in(request), organization_id)
     school_class = get_object_or_404(SchoolClass, pk=class_id, organization=organization)
     form = ClassForm(
         request.POST or None,
