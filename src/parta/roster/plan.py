@@ -197,7 +197,7 @@ class _Planner:
         self, organization: Organization, rows: list[RosterRow], create_classes: bool, now: datetime
     ) -> None:
         self.organization = organization
-        self.rows = rows
+        self.row_by_number = {row.number: row for row in rows}
         self.create_classes = create_classes
         self.now = now
         self.bad: dict[int, BadRow] = {}
@@ -383,9 +383,8 @@ class _Planner:
                 )
 
     def _refuse_entry(self, entry: Entry, reason: str) -> None:
-        by_number = {row.number: row for row in self.rows}
         for number in entry.rows:
-            self.refuse(by_number[number], reason)
+            self.refuse(self.row_by_number[number], reason)
         entry.rows = []
 
 
