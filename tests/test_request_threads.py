@@ -16,6 +16,7 @@ class _App:
 
     def __init__(self, together: int = 1) -> None:
         self.threads: list[tuple[int, int]] = []
+        self.names: list[str] = []
         # Each request waits inside until `together` of them are in.
         self.together = together
         self.inside = 0
@@ -29,12 +30,13 @@ class _App:
                 self.all_inside.set()
             await self.all_inside.wait()
             second = await sync_to_async(threading.get_ident)()
+            self.names.append(await sync_to_async(lambda: threading.current_thread().name)())
         self.threads.append((first, second))
 
 
 async def test_requests_one_after_another_run_on_one_kept_thread():
     app = _App()
-    threads = RequestThreads(app)
+    threads = RequestThreads(app, kept=16)
 
     for _ in range(3):
         await threads({"type": "http"}, None, None)
@@ -43,6 +45,7 @@ async def test_requests_one_after_another_run_on_one_kept_thread():
     first, second = app.threads[0]
     assert first == second != threading.get_ident()
     assert len(threads.idle) == 1
+    assert app.names[0].startswith("parta-request")
 
 
 async def test_concurrent_requests_get_threads_of_their_own_and_only_so_many_are_kept():
@@ -54,3 +57,15 @@ async def test_concurrent_requests_get_threads_of_their_own_and_only_so_many_are
     assert len({first for first, _ in app.threads}) == 3
     assert all(first == second for first, second in app.threads)
     assert len(threads.idle) == 2
+
+
+async def test_with_none_kept_each_request_gets_a_thread_of_its_own():
+    app = _App()
+    threads = RequestThreads(app, kept=0)
+
+    for _ in range(2):
+        await threads({"type": "http"}, None, None)
+
+    # Django's own context's thread, started for the request and stopped after it.
+    assert [name.startswith("parta-request") for name in app.names] == [False, False]
+    assert threads.idle == []

@@ -45,7 +45,6 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from copy import deepcopy
 from typing import Any
 
@@ -59,51 +58,7 @@ logger = logging.getLogger(__name__)
 Sends = list[tuple[str, dict[str, Any]]]
 
 
-class _SendsSoon:
-    """group_send_many from a thread without waiting for the event loop the layer's sockets
-    live in (the loop of the latest group_add): the events are in the log already, so one
-    that never arrives is caught up by its tab, and the sender's thread is free at once."""
-
-    _loop: asyncio.AbstractEventLoop | None = None
-
-    def _remember_loop(self) -> None:
-        self._loop = asyncio.get_running_loop()
-
-    def group_send_many_soon(self, sends: Sends) -> bool:
-        """Hand `sends` to the sockets' loop; False (nothing sent) when no such loop runs
-        or this thread runs it: the caller then sends and waits."""
-        loop = self._loop
-        if loop is None or loop.is_closed() or not loop.is_running():
-            return False
-        try:
-            if asyncio.get_running_loop() is loop:
-                return False
-        except RuntimeError:
-            pass
-        loop.call_soon_threadsafe(self._start_sending, sends)
-        return True
-
-    def _start_sending(self, sends: Sends) -> None:
-        task = asyncio.ensure_future(self.group_send_many(sends))
-        _sending.add(task)
-        task.add_done_callback(_sent)
-
-    # Each layer's own batch send.
-    group_send_many: Callable[[Sends], Awaitable[None]]
-
-
-# Strong references: the loop keeps only weak ones to its tasks.
-_sending: set[asyncio.Future[None]] = set()
-
-
-def _sent(task: asyncio.Future[None]) -> None:
-    _sending.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        # The tabs catch up from the log; the failure must still be seen.
-        logger.error("Live events not sent", exc_info=task.exception())
-
-
-class InMemoryChannelLayer(_SendsSoon, BaseInMemoryChannelLayer):
+class InMemoryChannelLayer(BaseInMemoryChannelLayer):
     # Seconds between two scans for expired messages and group memberships.
     clean_every = 1.0
     _cleaned_at = float("-inf")
@@ -113,8 +68,11 @@ class InMemoryChannelLayer(_SendsSoon, BaseInMemoryChannelLayer):
         # library's 100 dropped them at 50 msg/s, and the tabs caught up from the log).
         super().__init__(capacity=capacity, **config)
 
+    # The loop of the latest group_add: the one the process's sockets live in.
+    _loop: asyncio.AbstractEventLoop | None = None
+
     async def group_add(self, group: str, channel: str) -> None:
-        self._remember_loop()
+        self._loop = asyncio.get_running_loop()
         await super().group_add(group, channel)
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
@@ -144,8 +102,23 @@ class InMemoryChannelLayer(_SendsSoon, BaseInMemoryChannelLayer):
         """group_send of each message to its group, at once."""
         self._put_many(sends)
 
-    def _start_sending(self, sends: Sends) -> None:
-        # Nothing here waits, so no task is needed.
+    def group_send_many_soon(self, sends: Sends) -> bool:
+        """group_send_many from a thread, handed to the sockets' loop without waiting for
+        it: the events are in the log already, so one that never arrives is caught up by
+        its tab. False (nothing sent) when no such loop runs or this thread runs it: the
+        caller then sends and waits."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return False
+        try:
+            if asyncio.get_running_loop() is loop:
+                return False
+        except RuntimeError:
+            pass
+        loop.call_soon_threadsafe(self._put_soon, sends)
+        return True
+
+    def _put_soon(self, sends: Sends) -> None:
         try:
             self._put_many(sends)
         except Exception:
@@ -180,7 +153,7 @@ class InMemoryChannelLayer(_SendsSoon, BaseInMemoryChannelLayer):
         super()._clean_expired()
 
 
-class RedisChannelLayer(_SendsSoon, BaseRedisChannelLayer):
+class RedisChannelLayer(BaseRedisChannelLayer):
     def __init__(
         self,
         hosts: list[Any] | None = None,
@@ -200,10 +173,6 @@ class RedisChannelLayer(_SendsSoon, BaseRedisChannelLayer):
         # Redis takes fractional seconds for BZPOPMIN; at most the library's own 5 s.
         self.brpop_timeout = min(5.0, socket_timeout / 3)
         self.receive_batch = receive_batch
-
-    async def group_add(self, group: str, channel: str) -> None:
-        self._remember_loop()
-        await super().group_add(group, channel)
 
     def create_pool(self, index: int) -> BlockingConnectionPool:
         host = dict(self.hosts[index])
