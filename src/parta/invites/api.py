@@ -18,7 +18,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from parta.accounts.models import Person, Role
-from parta.accounts.selectors import require_admin
+from parta.accounts.selectors import admin_organization
 from parta.accounts.signin import client_ip
 from parta.api_errors import AtMost, Id, signed_in_person
 from parta.invites import delivery, invitation_status, selectors, services
@@ -128,12 +128,6 @@ def _organization(organization_id: int) -> Organization:
     return get_object_or_404(
         Organization.objects.select_related("district__region"), pk=organization_id
     )
-
-
-def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
-    organization = _organization(organization_id)
-    require_admin(signed_in_person(request), organization)
-    return organization
 
 
 def _class(organization: Organization, class_id: int | None) -> SchoolClass | None:
@@ -251,7 +245,9 @@ def my_requests(request: HttpRequest) -> list[JoinRequest]:
 
 @router.get("/organizations/{organization_id}/requests", response=list[JoinRequestOut])
 def pending_requests(request: HttpRequest, organization_id: Id) -> list[JoinRequest]:
-    return list(selectors.pending_requests(_admin_organization(request, organization_id)))
+    return list(
+        selectors.pending_requests(admin_organization(signed_in_person(request), organization_id))
+    )
 
 
 def _decide(request: HttpRequest, request_id: int, reason: str | None) -> JoinRequest:
@@ -280,7 +276,7 @@ def reject_request(request: HttpRequest, request_id: Id, payload: JoinRejectIn) 
 def list_members(
     request: HttpRequest, organization_id: Id, query: Query[MemberQuery]
 ) -> list[OrganizationMemberOut]:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in_person(request), organization_id)
     return [
         OrganizationMemberOut(
             id=member.person.pk,
@@ -305,7 +301,7 @@ def _member_change(
     person_id: int,
     change: Callable[[Person, Organization, Person], object],
 ) -> None:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in_person(request), organization_id)
     person = get_object_or_404(Person, pk=person_id)
     change(person, organization, signed_in_person(request))
 
@@ -357,7 +353,7 @@ def remove_member(request: HttpRequest, organization_id: Id, person_id: Id) -> S
 
 @router.get("/organizations/{organization_id}/audit", response=list[AuditOut])
 def audit(request: HttpRequest, organization_id: Id) -> list[object]:
-    return list(selectors.audit_log(_admin_organization(request, organization_id)))
+    return list(selectors.audit_log(admin_organization(signed_in_person(request), organization_id)))
 
 
 # --- personal invitations -----------------------------------------------------------------

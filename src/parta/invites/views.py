@@ -21,7 +21,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from parta.accounts.forms import CodeForm, PhoneForm
 from parta.accounts.models import Person, Role
-from parta.accounts.selectors import class_at, holds_role, require_admin, role_history
+from parta.accounts.selectors import (
+    admin_organization,
+    class_at,
+    holds_role,
+    role_history,
+)
 from parta.accounts.services import move_student
 from parta.accounts.signin import (
     SignInError,
@@ -445,15 +450,9 @@ def my_requests(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _admin_organization(request: HttpRequest, organization_id: int) -> Organization:
-    organization = _organization(organization_id)
-    require_admin(signed_in(request), organization)
-    return organization
-
-
 @login_required
 def requests(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in(request), organization_id)
     return render(
         request,
         "invites/requests.html",
@@ -505,7 +504,7 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @login_required
 def members(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in(request), organization_id)
     role = request.GET.get("role", "")
     role = role if role in Role.values else ""
     school_class = None
@@ -587,7 +586,7 @@ def member(request: HttpRequest, organization_id: int, person_id: int) -> HttpRe
 
 @login_required
 def audit(request: HttpRequest, organization_id: int) -> HttpResponse:
-    organization = _admin_organization(request, organization_id)
+    organization = admin_organization(signed_in(request), organization_id)
     return render(
         request,
         "invites/audit.html",
