@@ -1,6 +1,7 @@
 """Settings, all from the environment (see README, "Configuration")."""
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
@@ -288,6 +289,29 @@ PARTA_CALL_VIDEO_BITRATE = env_int("PARTA_CALL_VIDEO_BITRATE", 250000)
 PARTA_CALL_AUDIO_BITRATE = env_int("PARTA_CALL_AUDIO_BITRATE", 32000)
 # A tab silent this many seconds (no heartbeat) has left the call at its last heartbeat.
 PARTA_CALL_HEARTBEAT_TIMEOUT = env_int("PARTA_CALL_HEARTBEAT_TIMEOUT", 30)
+# A Janus SFU for calls of a class's size (parta.calls.janus, deploy/janus/). Unset URL: no
+# Janus, every call is a mesh. PARTA_JANUS_URL is Parta's way to Janus's HTTP API (loopback);
+# PARTA_JANUS_PUBLIC_URL the browsers' way (nginx's /janus on Parta's own origin by default).
+# The API secret is Janus's api_secret, the admin key the VideoRoom's admin_key, the token
+# secret Janus's token_auth_secret (browsers' tokens, valid PARTA_JANUS_TOKEN_TTL seconds),
+# the events secret the password of Janus's event handler (deploy/janus/configure writes
+# them all into Janus's configuration). Calls go to Janus when they outgrow
+# PARTA_CALL_MESH_VIDEO_LIMIT, start there in class chats and channels, and always with
+# PARTA_JANUS_ALWAYS. A room takes up to PARTA_JANUS_ROOM_SIZE people who send media.
+PARTA_JANUS_URL = env_str("PARTA_JANUS_URL")
+PARTA_JANUS_PUBLIC_URL = env_str("PARTA_JANUS_PUBLIC_URL", "/janus")
+PARTA_JANUS_API_SECRET = env_str("PARTA_JANUS_API_SECRET")
+PARTA_JANUS_ADMIN_KEY = env_str("PARTA_JANUS_ADMIN_KEY")
+PARTA_JANUS_TOKEN_SECRET = env_str("PARTA_JANUS_TOKEN_SECRET")
+PARTA_JANUS_EVENTS_SECRET = env_str("PARTA_JANUS_EVENTS_SECRET")
+PARTA_JANUS_TOKEN_TTL = env_int("PARTA_JANUS_TOKEN_TTL", 14400, minimum=60)
+PARTA_JANUS_TIMEOUT = env_float("PARTA_JANUS_TIMEOUT", 5.0)
+PARTA_JANUS_ALWAYS = env_bool("PARTA_JANUS_ALWAYS")
+PARTA_JANUS_ROOM_SIZE = env_int("PARTA_JANUS_ROOM_SIZE", 128, minimum=2)
+if PARTA_JANUS_URL and urlsplit(PARTA_JANUS_PUBLIC_URL).netloc:
+    # Browsers that reach Janus at another origin (tests, a Janus of its own domain).
+    parts = urlsplit(PARTA_JANUS_PUBLIC_URL)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"].append(f"{parts.scheme}://{parts.netloc}")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 # SMTP in production (EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend).

@@ -79,7 +79,7 @@ def test_a_tab_that_comes_back_after_the_sweep_starts_a_new_stay(c):
     connect(call, c.student, at=at(1))
     sweep_calls(now=at(2))
     heartbeat(call, c.student, at=at(3))
-    assert stays(call)[1:] == [(c.student.pk, at(1), at(1)), (c.student.pk, at(3), None)]
+    assert stays(call) == [(c.student.pk, at(1), at(1)), (c.student.pk, at(3), None)]
 
 
 def test_the_sweep_ends_a_call_left_empty_and_leaves_imported_stays_alone(c):
@@ -98,6 +98,7 @@ def test_the_sweep_ends_a_call_left_empty_and_leaves_imported_stays_alone(c):
 
 def test_sweep_command_closes_silent_stays(c, capsys):
     call = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    connect(call, c.teacher, at=at(0))
     call_command("sweep_calls")
     assert "stays closed: 1, calls ended: 1" in capsys.readouterr().out
     assert CallParticipation.objects.get(call=call).left_at == at(0)
@@ -105,9 +106,26 @@ def test_sweep_command_closes_silent_stays(c, capsys):
     assert call.ended_at == at(0)
 
 
+def test_creating_a_call_puts_nobody_in_it_and_one_nobody_came_to_ends_at_its_start(c):
+    """A stay starts with the person's connection, not with the call: a student who comes
+    to a call whose creator never did is alone in it, and the call is not held."""
+    call = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    assert not CallParticipation.objects.filter(call=call).exists()
+    assert sweep_calls(now=at(0.4)).calls_ended == 0  # still within the timeout
+    connect(call, c.student, at=at(0.2))
+    call.refresh_from_db()
+    assert call.held_at is None
+    assert stays(call) == [(c.student.pk, at(0.2), None)]
+    unused = start_call(c.teacher, c.org, at=at(1))
+    assert sweep_calls(now=at(2), call=unused).calls_ended == 1
+    unused.refresh_from_db()
+    assert unused.ended_at == at(1)
+
+
 @override_settings(PARTA_CALL_HEARTBEAT_TIMEOUT=60)
 def test_the_timeout_comes_from_settings(c):
     call = start_call(c.teacher, c.org, at=at(0))
+    connect(call, c.teacher, at=at(0))
     assert sweep_calls(now=at(0.9)).stays_closed == 0
     assert sweep_calls(now=at(1.1)).stays_closed == 1
     assert CallParticipation.objects.get(call=call).left_at == at(0)

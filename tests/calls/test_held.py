@@ -54,6 +54,7 @@ def stored(call: Call) -> datetime | None:
 
 def test_held_from_the_moment_a_second_person_joins(c):
     call = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    join_call(call, c.teacher, at=at(0))
     assert stored(call) is None
     join_call(call, c.student, at=at(3))
     assert stored(call) == at(3)
@@ -66,6 +67,7 @@ def test_held_from_the_moment_a_second_person_joins(c):
 
 def test_a_stay_left_at_the_moment_it_began_unholds_the_call(c):
     call = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    join_call(call, c.teacher, at=at(0))
     join_call(call, c.student, at=at(5))
     assert stored(call) == at(5)
     leave_call(call, c.student, at=at(5))  # zero seconds together
@@ -75,6 +77,7 @@ def test_a_stay_left_at_the_moment_it_began_unholds_the_call(c):
 
 def test_the_same_person_in_two_tabs_does_not_hold_a_call(c):
     call = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    join_call(call, c.teacher, at=at(0))
     connect(call, c.teacher, at=at(0))
     connect(call, c.teacher, at=at(1))
     disconnect(call, c.teacher, at=at(2))
@@ -83,6 +86,7 @@ def test_the_same_person_in_two_tabs_does_not_hold_a_call(c):
 
 def test_one_after_the_other_is_not_held_and_removal_closes_a_stay(c):
     call = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    join_call(call, c.teacher, at=at(0))
     leave_call(call, c.teacher, at=at(10))
     join_call(call, c.student, at=at(10))
     assert stored(call) is None
@@ -95,6 +99,7 @@ def test_one_after_the_other_is_not_held_and_removal_closes_a_stay(c):
 def test_the_sweep_closes_silent_stays_and_keeps_the_moment(c, settings):
     settings.PARTA_CALL_HEARTBEAT_TIMEOUT = 30
     call = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    join_call(call, c.teacher, at=at(0))
     connect(call, c.student, at=at(1))
     sweep_calls(now=at(60))
     assert CallParticipation.objects.filter(call=call, left_at__isnull=True).count() == 0
@@ -110,6 +115,7 @@ def test_random_histories_store_what_the_rule_gives(school, seed):
     expected: dict[int, datetime | None] = {}
     for _ in range(25):
         call = start_call(people[0], school, at=at(0))
+        join_call(call, people[0], at=at(0))
         CallParticipation.objects.filter(call=call).delete()
         stays: list[Stay] = []
         for _ in range(rng.randint(0, 5)):
@@ -134,6 +140,7 @@ def test_random_histories_store_what_the_rule_gives(school, seed):
 
 def test_a_stay_written_around_the_services_is_found_stale_and_repaired(c, capsys):
     call = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    join_call(call, c.teacher, at=at(0))
     CallParticipation.objects.create(call=call, person=c.student, joined_at=at(2))
     assert list(calls_with_stale_held()) == [call]
     with pytest.raises(CommandError, match=r"0 weekly tallies .*, 1 calls' held moments"):
@@ -148,9 +155,12 @@ def test_a_stay_written_around_the_services_is_found_stale_and_repaired(c, capsy
 
 def test_every_kind_of_stale_moment_is_found(c):
     held = start_call(c.teacher, c.org, conversation=c.chat, at=at(0))
+    join_call(held, c.teacher, at=at(0))
     join_call(held, c.student, at=at(3))
     unheld = start_call(c.teacher, c.org, at=at(10))
+    join_call(unheld, c.teacher, at=at(10))
     moved = start_call(c.teacher, c.org, at=at(20))
+    join_call(moved, c.teacher, at=at(20))
     join_call(moved, c.student, at=at(21))
     assert not calls_with_stale_held().exists()
     # Written around the services: stored held but no longer; stored empty but held now;
@@ -168,6 +178,7 @@ def test_refreshing_many_calls_at_once(c, settings, monkeypatch):
     monkeypatch.setattr("parta.calls.services.REFRESH_BATCH", 2)
     calls = [start_call(c.teacher, c.org, at=at(n)) for n in range(5)]
     for n, call in enumerate(calls):
+        CallParticipation.objects.create(call=call, person=c.teacher, joined_at=at(n))
         CallParticipation.objects.create(call=call, person=c.student, joined_at=at(n + 1))
     refresh_held(call.pk for call in calls)
     assert [stored(call) for call in calls] == [at(n + 1) for n in range(5)]

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from parta.calls import jobs as calls_jobs
 from parta.calls.models import CallParticipation
-from parta.calls.services import start_call
+from parta.calls.services import join_call, start_call
 from parta.jobs import runner
 from parta.realtime import jobs as realtime_jobs
 from parta.realtime.models import PersonEvent
@@ -30,6 +30,7 @@ def test_the_sweep_is_due_every_minute_and_pruning_once_a_day() -> None:
 def test_the_sweep_job_closes_a_stay_whose_tab_fell_silent(c, settings):
     settings.PARTA_CALL_HEARTBEAT_TIMEOUT = 30
     call = start_call(c.teacher, c.org, at=timezone.now() - timedelta(minutes=5))
+    join_call(call, c.teacher, at=timezone.now() - timedelta(minutes=5))
     calls_jobs.sweep.call_local()
     stay = CallParticipation.objects.get(call=call)
     assert stay.left_at == stay.joined_at

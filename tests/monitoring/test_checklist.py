@@ -93,6 +93,7 @@ def test_every_step_of_the_letter_turns_done_by_doing_it(school):
     assert steps(school)["parent_chats"]
 
     call = start_call(teacher, school)
+    join_call(call, teacher)
     assert not steps(school)["call_held"]
     join_call(call, student_a)
     assert steps(school) == {key: True for key, *_rest in STEPS}

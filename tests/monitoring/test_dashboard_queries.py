@@ -50,6 +50,7 @@ def _active_school(district, n: int) -> Organization:
     for hour in (9, 10, 11):
         send_message(teacher, chat, "Домашнее задание", at=local(f"2026-11-17 {hour:02d}:00"))
     call = start_call(teacher, school, conversation=chat, at=local("2026-11-18 10:00"))
+    join_call(call, teacher, at=local("2026-11-18 10:00"))
     join_call(call, student, at=local("2026-11-18 10:01"))
     leave_call(call, student, at=local("2026-11-18 10:20"))
     leave_call(call, teacher, at=local("2026-11-18 10:20"))

@@ -327,6 +327,7 @@ def test_teacher_writing_in_another_school_counts_there_only_if_a_teacher_there(
 def call_with(creator, org, stays, at):
     """A call created at `at` with stays [(person, joined, left or None)]."""
     call = start_call(creator, org, at=at)
+    join_call(call, creator, at=at)
     CallParticipation.objects.filter(call=call).delete()
     history = StaysFromHistory()
     history.add(
@@ -376,6 +377,7 @@ def test_held_call_rule(school, teacher, stays, held):
 def test_call_belongs_to_week_of_creation_even_when_held_after(school, teacher):
     student = make_member(school, "student")
     call = start_call(teacher, school, at=local("2026-11-22 23:50"))
+    join_call(call, teacher, at=local("2026-11-22 23:50"))
     assert row(school)["calls_held"] == 0  # nobody else yet: the closed week can still move
     join_call(call, student, at=local("2026-11-23 00:10"))
     end_call(call, at=local("2026-11-23 00:30"))
@@ -390,6 +392,7 @@ def test_three_held_calls_and_creator_role_at_creation(school):
     student = make_member(school, "student")
     for day in ("16", "17", "18", "19"):
         call = start_call(teacher, school, at=local(f"2026-11-{day} 10:00"))
+        join_call(call, teacher, at=local(f"2026-11-{day} 10:00"))
         join_call(call, student, at=local(f"2026-11-{day} 10:05"))
         end_call(call, at=local(f"2026-11-{day} 10:30"))
     r = row(school)
@@ -408,6 +411,7 @@ def test_active_means_a_teacher_wrote_or_created_a_held_call(school, teacher, ch
     write(student, chat, local("2026-11-17 10:00"), n=20)
     assert row(school)["active"] is False
     call = start_call(teacher, school, at=local("2026-11-17 11:00"))
+    join_call(call, teacher, at=local("2026-11-17 11:00"))
     assert row(school)["active"] is False
     join_call(call, student, at=local("2026-11-17 11:01"))
     assert row(school)["active"] is True

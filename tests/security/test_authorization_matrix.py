@@ -261,6 +261,14 @@ API_ROWS = [
         body=lambda w: {"person_id": w.people["student"].pk},
     ),
     op("POST", "/calls/{call_id}/end", STAFF, values=CALL),
+    # Janus's event handler only, by its shared secret: no visitor's session lets anyone in.
+    op(
+        "POST",
+        "/calls/janus/events",
+        "",
+        case="no one but Janus",
+        body=lambda w: [{"type": 64, "timestamp": 1, "event": {}}],
+    ),
     # --- invites
     op(
         "GET",

@@ -5,18 +5,26 @@ Refusals answer 400/403 with {"detail", "code"}; a call the caller may not see a
 The invite token is in the answer once (as the link), never again.
 """
 
+import base64
+import binascii
+import hmac
+import json
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from ninja.errors import HttpError
 
 from parta.accounts.models import Person
 from parta.api_errors import Id, signed_in_person
 from parta.calls import selectors, services
+from parta.calls.janus import janus_config, room_events
 from parta.calls.media import ice_servers
 from parta.calls.models import Call
 from parta.calls.sessions import admit_by_link, link_hash_for
@@ -186,6 +194,40 @@ def redeem_link(request: HttpRequest, payload: RedeemIn) -> Any:
     call = services.call_by_link(payload.token)
     admit_by_link(request.session, call)
     return selectors.call_data(call)
+
+
+class JanusEventsOut(Schema):
+    applied: int
+
+
+def _janus_authorized(request: HttpRequest) -> bool:
+    """HTTP basic auth as Janus's event handler sends it: user "janus", the events secret
+    as password, compared in constant time."""
+    secret = settings.PARTA_JANUS_EVENTS_SECRET
+    kind, _sep, encoded = request.headers.get("Authorization", "").partition(" ")
+    if not secret or kind.lower() != "basic":
+        return False
+    try:
+        given = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return hmac.compare_digest(given, f"janus:{secret}".encode())
+
+
+@router.post("/janus/events", auth=None, response={200: JanusEventsOut})
+def janus_events(request: HttpRequest) -> Any:
+    """Janus's event handler (deploy/janus/): joins and leaves of the calls' rooms, which
+    open and close the people's stays. A repeated event changes nothing."""
+    config = janus_config()
+    if config is None or not _janus_authorized(request):
+        raise HttpError(401, _("Нужен секрет обработчика событий Janus."))
+    try:
+        found = room_events(config, json.loads(request.body))
+    except ValueError as bad:  # JSONDecodeError and UnicodeDecodeError included
+        raise ValidationError(
+            _("События Janus: %(error)s") % {"error": bad}, code="invalid"
+        ) from None
+    return {"applied": services.record_media_events(found)}
 
 
 @router.get("/{call_id}", response={200: CallDetail})

@@ -9,8 +9,13 @@ Protocol, JSON both ways. Each connection is one peer with a random id.
            {"type": "peer-joined", "peer", "name", "state", "offer"} ("offer": true — this
            side makes the offer: the newcomer offers to everyone already there);
            {"type": "peer-left", "peer"}; {"type": "signal", "from", "data"};
-           {"type": "state", "peer", "state"}; {"type": "media", ...plan}; {"type": "muted"};
+           {"type": "state", "peer", "state"}; {"type": "media", ...plan, "janus"};
+           {"type": "muted"};
            {"type": "removed"}, {"type": "ended"} (then the socket closes); {"type": "error"}
+"media" (in welcome, and again whenever it changes) is the plan of calls.media: topology
+"mesh" (the pages connect to each other) or "janus" (each page publishes to and subscribes
+through Janus's VideoRoom with "janus": {server, room, token, display}, its own credentials;
+a mesh call that grows past the limit moves there and every page is told).
 Close codes: 4403 refused (or signed out), 4404 no such call, 4408 silent, 4409 removed from
 the call or from its organization, 4410 ended.
 
@@ -21,6 +26,7 @@ last message. Calls are small, so one channel-layer group per call carries prese
 
 import asyncio
 import json
+import logging
 import secrets
 from datetime import datetime
 from typing import Any
@@ -34,7 +40,8 @@ from django.utils.translation import gettext as _
 
 from parta.accounts.models import Person
 from parta.calls import services
-from parta.calls.media import ice_servers, media_backend
+from parta.calls.janus import JanusError
+from parta.calls.media import JANUS, ice_servers, media_backend
 from parta.calls.models import Call, CallGuest
 from parta.calls.selectors import call_data, may_join, may_manage, present_count
 from parta.calls.services import call_group
@@ -48,6 +55,7 @@ CLOSE_REMOVED = 4409
 CLOSE_ENDED = 4410
 MAX_SIGNAL_CHARS = 64_000
 STATE_KEYS = ("audio", "video", "screen", "hand")
+log = logging.getLogger(__name__)
 
 
 class CallConsumer(AsyncJsonWebsocketConsumer):
@@ -58,6 +66,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
     group: str | None = None
     watchdog: asyncio.Task[None] | None = None
     finished = False
+    janus: dict[str, Any] | None = None  # this tab's Janus credentials, once on Janus
 
     async def connect(self) -> None:
         # Accept first so that the close code (refused, ended) reaches the page.
@@ -85,7 +94,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
                 "me": self.info,
                 "moderator": self.moderator,
                 "ice_servers": self.ice_servers,
-                "media": self.media,
+                "media": {**self.media, "janus": self.janus},
                 "call": json.loads(json.dumps(call_data(self.call), default=str)),
             }
         )
@@ -137,8 +146,25 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
         self.session_key = getattr(session, "session_key", None)
         self.moderator = person is not None and may_manage(person, call, now)
         self.ice_servers = ice_servers(identity, now)
-        self.media = media_backend().plan(call, present_count(call)).as_dict()
+        self.identity = identity
+        # A call that has just outgrown the mesh moves to Janus now; the plan this tab sends
+        # its group below tells everyone in it.
+        services.settle_media(call)
+        self.media = self._plan()
+        if call.media == JANUS:
+            self.janus = self._admit()
         return None
+
+    def _admit(self) -> dict[str, Any] | None:
+        """This tab's way into the call's Janus room; None (the page says so) when Janus
+        does not answer."""
+        try:
+            return media_backend(self.call).admit(
+                self.call, self.identity, self.info["name"], timezone.now()
+            )
+        except JanusError as failure:
+            log.warning("call %s: Janus refused a participant: %s", self.call.pk, failure)
+            return None
 
     def _presence(self, kind: str) -> dict[str, Any]:
         return {
@@ -181,7 +207,7 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             services.guest_leave(self.guest, at=at)
 
     def _plan(self) -> dict[str, Any]:
-        return media_backend().plan(self.call, present_count(self.call)).as_dict()
+        return media_backend(self.call).plan(self.call, present_count(self.call)).as_dict()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.entered or self.finished:
@@ -335,8 +361,15 @@ class CallConsumer(AsyncJsonWebsocketConsumer):
             )
 
     async def call_media(self, message: dict[str, Any]) -> None:
-        if not self.finished:
-            await self.send_json({"type": "media", **message["plan"]})
+        """The plan changed (someone came or went); when the call has just moved to Janus,
+        this tab gets its credentials for the room first."""
+        if self.finished:
+            return
+        plan = message["plan"]
+        if plan["topology"] == JANUS and self.janus is None:
+            self.call.media = JANUS
+            self.janus = await database_sync_to_async(self._admit)()
+        await self.send_json({"type": "media", **plan, "janus": self.janus})
 
     async def call_mute(self, message: dict[str, Any]) -> None:
         await self.send_json({"type": "muted"})

@@ -1,13 +1,17 @@
 """The media path of a call, behind a small interface, and the ICE servers browsers use.
 
 The embedded default is a mesh: every browser sends its streams to every other one, which
-suits a handful of people. A selective forwarding unit (Janus) for class-sized calls comes
-as another MediaBackend chosen by PARTA_CALL_MEDIA_BACKEND; the signaling stays the same.
+suits a handful of people (PARTA_CALL_MEDIA_BACKEND names it). Class-sized calls go through
+a selective forwarding unit, Janus (JanusBackend, calls.janus), when one is configured: each
+browser sends one stream (in three simulcast layers) and receives the others' from Janus.
+Which one a call uses is `Call.media`, chosen by `wanted_media`; Parta's signaling socket
+stays the same for both (presence, state, moderation) and tells the pages when it changes.
 """
 
 import base64
 import hashlib
 import hmac
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -16,7 +20,11 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from parta.calls.janus import JanusClient, JanusConfig, JanusError, janus_config, participant_token
 from parta.calls.models import Call
+from parta.messaging.models import Conversation
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,14 @@ class MediaBackend(ABC):
     def plan(self, call: Call, present: int) -> MediaPlan:
         """The plan for `call` while `present` participants are in it."""
 
+    def admit(self, call: Call, identity: str, name: str, now: datetime) -> dict[str, Any] | None:
+        """What the browser of one participant (identity "p<id>" or "g<id>") needs to reach
+        the call's media path, beyond the signaling socket; None when nothing."""
+        return None
+
+    def close(self, call: Call) -> None:  # noqa: B027 — most paths hold nothing
+        """The call ended: free what its media path holds."""
+
 
 class MeshBackend(MediaBackend):
     """Peer to peer between all participants; video only while few enough are in the call
@@ -55,9 +71,87 @@ class MeshBackend(MediaBackend):
         )
 
 
-def media_backend() -> MediaBackend:
+class JanusBackend(MediaBackend):
+    """Through a Janus VideoRoom: one room per call (its number is the call's id), created
+    when the first participant is admitted, destroyed when the call ends. Video for every
+    participant (the SFU sends each receiver one layer, so it does not multiply uploads)."""
+
+    name = "janus"
+
+    def __init__(self, config: JanusConfig) -> None:
+        self.config = config
+        self.client = JanusClient(config)
+
+    def plan(self, call: Call, present: int) -> MediaPlan:
+        return MediaPlan(
+            topology=self.name,
+            video=not call.audio_only,
+            max_video_bitrate=settings.PARTA_CALL_VIDEO_BITRATE,
+            max_audio_bitrate=settings.PARTA_CALL_AUDIO_BITRATE,
+        )
+
+    def admit(self, call: Call, identity: str, name: str, now: datetime) -> dict[str, Any]:
+        """A token for this call's room only (calls.janus says how), the room made first (no
+        error when it is there already, so a restarted Janus gets it back)."""
+        token = participant_token(self.config, call.pk, identity, int(now.timestamp()))
+        self.client.create_room(
+            call.pk,
+            publishers=settings.PARTA_JANUS_ROOM_SIZE,
+            bitrate=settings.PARTA_CALL_VIDEO_BITRATE,
+            description=f"Parta call {call.pk}",
+        )
+        self.client.allow(call.pk, token)
+        return {"server": self.config.public_url, "room": call.pk, "token": token, "display": name}
+
+    def close(self, call: Call) -> None:
+        self.client.destroy_room(call.pk)
+
+
+MESH = MeshBackend.name
+JANUS = JanusBackend.name
+
+
+def media_backend(call: Call) -> MediaBackend:
+    """The backend of the call's media path now. A call on Janus whose Janus is no longer
+    configured falls back to the mesh."""
+    config = janus_config()
+    if call.media == JANUS and config is not None:
+        return JanusBackend(config)
     backend: MediaBackend = import_string(settings.PARTA_CALL_MEDIA_BACKEND)()
     return backend
+
+
+def starts_on_sfu(conversation: Conversation | None) -> bool:
+    """A class's chat and a channel are many people: their calls start on Janus."""
+    return conversation is not None and (
+        conversation.kind == Conversation.Kind.CHANNEL
+        or conversation.purpose == Conversation.Purpose.CLASS
+    )
+
+
+def wanted_media(call: Call, present: int) -> str:
+    """The media path `call` should use while `present` are in it: the mesh without Janus;
+    Janus for every call when PARTA_JANUS_ALWAYS, for class chats and channels from the
+    start, and for a call once more than PARTA_CALL_MESH_VIDEO_LIMIT are in it. A call on
+    Janus stays there (moving back would cut everyone's media for nothing)."""
+    if call.media == JANUS or janus_config() is None:
+        return call.media
+    if (
+        settings.PARTA_JANUS_ALWAYS
+        or starts_on_sfu(call.conversation)
+        or present > settings.PARTA_CALL_MESH_VIDEO_LIMIT
+    ):
+        return JANUS
+    return MESH
+
+
+def close_media(call: Call) -> None:
+    """Free the ended call's media path; Janus being away is logged, not raised (its room
+    is temporary and goes with a restart anyway)."""
+    try:
+        media_backend(call).close(call)
+    except JanusError as failure:
+        log.warning("call %s: Janus room not destroyed: %s", call.pk, failure)
 
 
 def turn_credentials(secret: str, identity: str, expires: int) -> tuple[str, str]:

@@ -27,6 +27,14 @@ class Call(models.Model):
     # Kept by calls.services.refresh_held whenever stays are written, so reports need not
     # compare every pair of stays (calls.selectors.first_held_moments states the rule).
     held_at = models.DateTimeField(_("проведён"), null=True, blank=True, editable=False)
+    # The media path now (calls.media): "mesh" between the browsers, or "janus" through the
+    # SFU. A mesh call moves to Janus once it outgrows the mesh; it never moves back.
+    media = models.CharField(
+        _("медиа"),
+        max_length=10,
+        choices=[("mesh", _("напрямую")), ("janus", "Janus")],
+        default="mesh",
+    )
 
     class Meta:
         verbose_name = _("звонок")
@@ -121,3 +129,45 @@ class CallGuest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} in call {self.call_id} from {self.joined_at:%Y-%m-%d %H:%M}"
+
+
+class MediaConnection(models.Model):
+    """A person's media connection to the call's Janus room, [joined_at, left_at), as
+    Janus's event handler reported it. Each one is a connection of the person's stay
+    (CallParticipation.connections), like a signaling tab: the stay lasts while either is
+    open, so it ends even when the browser never says goodbye (Janus drops it)."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="media_connections")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    feed = models.BigIntegerField()  # the VideoRoom's publisher id
+    session = models.BigIntegerField()  # Janus's session and handle
+    handle = models.BigIntegerField()
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("медиасоединение звонка")
+        verbose_name_plural = _("медиасоединения звонков")
+        ordering = ["call_id", "joined_at", "id"]
+        indexes = [models.Index(fields=["handle"]), models.Index(fields=["session"])]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "feed"], name="media_connection_feed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} on Janus in call {self.call_id} (feed {self.feed})"
+
+
+class MediaEvent(models.Model):
+    """An event of Janus's event handler already applied: a repeated delivery (Janus retries
+    a post it thinks failed) changes nothing. The id is the SHA-256 of the event as sent."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("событие Janus")
+        verbose_name_plural = _("события Janus")
+
+    def __str__(self) -> str:
+        return self.event_id

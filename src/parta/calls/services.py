@@ -1,7 +1,9 @@
 """Writes about calls and who was in them. Each function is one transaction.
 
-A stay of a person is [joined_at, left_at). Parta's signaling opens it when a tab connects
-and closes it when the person's last tab leaves, disconnects or falls silent; a heartbeat
+A stay of a person is [joined_at, left_at). Parta's signaling opens it when a tab connects,
+or Janus's event handler when the person's media joins the call's room (record_media_events),
+and it closes when the person's last tab or media connection leaves, disconnects or falls
+silent; creating a call puts nobody in it. A heartbeat
 every ~10 s keeps last_seen_at fresh, and a stay silent for PARTA_CALL_HEARTBEAT_TIMEOUT
 seconds is closed at its last heartbeat (by the consumer, or by `parta sweep-calls` when the
 process that held the socket is gone).
@@ -26,7 +28,9 @@ from parta.accounts.selectors import roles_at
 from parta.accounts.services import record_audit
 from parta.bulk import insert_models
 from parta.calls import events
-from parta.calls.models import Call, CallGuest, CallParticipation
+from parta.calls.janus import JOINED, LEFT, ROOM_GONE, SESSION_GONE, RoomEvent
+from parta.calls.media import JANUS, close_media, wanted_media
+from parta.calls.models import Call, CallGuest, CallParticipation, MediaConnection, MediaEvent
 from parta.calls.selectors import (
     active_call,
     first_held_moment,
@@ -34,6 +38,7 @@ from parta.calls.selectors import (
     is_removed,
     may_manage,
     may_open_to_outsiders,
+    present_count,
 )
 from parta.calls.tokens import new_token, token_hash
 from parta.messaging.models import Conversation
@@ -105,7 +110,8 @@ def start_call(
     audio_only: bool = False,
     allow_anonymous: bool = False,
 ) -> Call:
-    """Create a call and put its creator in it."""
+    """Create a call. Nobody is in it yet: a person's stay starts when their signaling or
+    media connection does (`connect`), so a call whose creator never came is not held."""
     moment = at or timezone.now()
     if conversation is not None:
         if conversation.organization_id != organization.pk:
@@ -118,7 +124,7 @@ def start_call(
         raise ValidationError(_("Тема звонка длиннее %(n)s знаков.") % {"n": MAX_TITLE_LENGTH})
     if allow_anonymous:
         _require_opener(creator, organization, moment)
-    call = Call.objects.create(
+    call = Call(
         organization=organization,
         conversation=conversation,
         created_by=creator,
@@ -127,9 +133,8 @@ def start_call(
         audio_only=audio_only,
         allow_anonymous=allow_anonymous,
     )
-    CallParticipation.objects.create(
-        call=call, person=creator, joined_at=moment, last_seen_at=moment
-    )
+    call.media = wanted_media(call, present=0)
+    call.save()
     return call
 
 
@@ -434,6 +439,20 @@ def end_call(call: Call, *, at: datetime | None = None) -> Call:
 def _announce_end(call: Call) -> None:
     if call.conversation is not None:
         events.call_ended(call, call.conversation).publish()
+    transaction.on_commit(lambda: close_media(call), robust=True)
+
+
+@transaction.atomic
+def settle_media(call: Call) -> bool:
+    """Move the call to the media path it should use with the people in it now (a mesh
+    call that outgrew the mesh goes to Janus). True when this write moved it: the caller
+    tells the call's sockets. Of two settles at once only one moves it."""
+    wanted = wanted_media(call, present_count(call))
+    if wanted == call.media:
+        return False
+    moved = Call.objects.filter(pk=call.pk, media=call.media).update(media=wanted)
+    call.media = wanted
+    return bool(moved)
 
 
 @transaction.atomic
@@ -457,7 +476,8 @@ def _timeout() -> timedelta:
 @transaction.atomic
 def sweep_calls(*, now: datetime | None = None, call: Call | None = None) -> Sweep:
     """Close stays whose tab has been silent longer than the heartbeat timeout, each at its
-    last heartbeat; end calls that have stood empty that long, at their last leave.
+    last heartbeat; end calls that have stood empty that long, at their last leave, and
+    calls nobody came to within that time, at their start.
     Stays without heartbeats (imported history) are left alone."""
     moment = now or timezone.now()
     cutoff = moment - _timeout()
@@ -498,9 +518,20 @@ def sweep_calls(*, now: datetime | None = None, call: Call | None = None) -> Swe
         .filter(last_left__lt=cutoff)
         .select_related("conversation", "created_by")
     )
+    # Calls nobody ever came to (created here, not imported) end when they were created.
+    never_joined = (
+        Call.objects.filter(ended_at__isnull=True, created_at__lt=cutoff, external_id__isnull=True)
+        .exclude(Exists(CallParticipation.objects.filter(call=OuterRef("pk"))))
+        .exclude(Exists(CallGuest.objects.filter(call=OuterRef("pk"))))
+        .select_related("conversation", "created_by")
+    )
     if call is not None:
         empty = empty.filter(pk=call.pk)
+        never_joined = never_joined.filter(pk=call.pk)
     ended = 0
+    for unused in never_joined:
+        end_call(unused, at=unused.created_at)
+        ended += 1
     for quiet in empty:
         last_guest = CallGuest.objects.filter(call=quiet).aggregate(last=Max("left_at"))["last"]
         if last_guest is not None and last_guest >= cutoff:
@@ -508,3 +539,73 @@ def sweep_calls(*, now: datetime | None = None, call: Call | None = None) -> Swe
         end_call(quiet, at=max(filter(None, (quiet.last_left, last_guest))))
         ended += 1
     return Sweep(closed, ended)
+
+
+@transaction.atomic
+def record_media_events(found: list[RoomEvent], *, now: datetime | None = None) -> int:
+    """Apply what Janus's event handler reported (calls.janus.room_events), in order: a
+    join opens a media connection of the person's stay (and the stay, if none is open), a
+    leave, a detached handle, a gone session or room closes theirs. An event already
+    applied (same id) is skipped; so is a join to a call that ended or that the person was
+    removed from. The number of events applied."""
+    moment = now or timezone.now()
+    applied = 0
+    for event in found:
+        _, fresh = MediaEvent.objects.get_or_create(
+            event_id=event.event_id, defaults={"received_at": moment}
+        )
+        if not fresh:
+            continue
+        applied += 1
+        if event.kind == JOINED:
+            _media_joined(event)
+            continue
+        which: dict[str, Any]
+        if event.kind == LEFT:
+            which = {"call_id": event.room, "feed": event.feed}
+        elif event.kind == ROOM_GONE:
+            which = {"call_id": event.room}
+        elif event.kind == SESSION_GONE:
+            which = {"session": event.session}
+        else:
+            which = {"handle": event.handle}
+        _media_left(MediaConnection.objects.filter(left_at__isnull=True, **which), event.at)
+    return applied
+
+
+def _media_joined(event: RoomEvent) -> None:
+    identity = event.identity or ""
+    call = Call.objects.filter(pk=event.room or 0, media=JANUS).first()
+    # Guests' stays are their signaling's (they never count for the held rule).
+    person = (
+        Person.objects.filter(pk=int(identity[1:])).first()
+        if identity.startswith("p") and identity[1:].isdigit()
+        else None
+    )
+    if call is None or person is None:
+        return
+    connection, created = MediaConnection.objects.get_or_create(
+        call=call,
+        feed=event.feed,
+        defaults={
+            "person": person,
+            "session": event.session,
+            "handle": event.handle,
+            "joined_at": event.at,
+        },
+    )
+    if not created:
+        return
+    try:
+        with transaction.atomic():
+            connect(call, person, at=event.at)
+    except (ValidationError, PermissionDenied):
+        connection.left_at = event.at  # ended or removed: this connection counts for nothing
+        connection.save(update_fields=["left_at"])
+
+
+def _media_left(connections: Any, at: datetime) -> None:
+    for connection in connections.select_for_update().select_related("call", "person"):
+        connection.left_at = max(at, connection.joined_at)
+        connection.save(update_fields=["left_at"])
+        disconnect(connection.call, connection.person, at=connection.left_at)

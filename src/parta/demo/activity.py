@@ -273,6 +273,7 @@ def _calls(
             call = start_call(
                 teacher, chat.conversation.organization, conversation=chat.conversation, at=at
             )
+            join_call(call, teacher, at=at)
             if rng.random() < 0.85:
                 student = rng.choice(chat.repliers)
                 join_call(call, student, at=at + timedelta(minutes=2))

@@ -61,6 +61,7 @@ def _seed_school(key: str, school: Organization, now: datetime) -> int:
             call = start_call(teachers[0], school, at=at, title=title, allow_anonymous=True)
             call.external_id = external_id
             call.save(update_fields=["external_id"])
+            join_call(call, teachers[0], at=at)
             # Now and then nobody comes: a call made but not held.
             others = teachers[1:] if rng.random() < 0.9 else []
             came = rng.sample(others, k=min(len(others), rng.randint(1, most)))

@@ -1,8 +1,13 @@
-// Parta call page: WebRTC in a mesh, signaled over /ws/calls/<id>/ (see calls/consumers.py).
-// The newcomer offers to everyone already in the call; ICE candidates that come before the
-// remote description wait. Low bitrates (set by the server's media plan) keep calls usable
-// on rural links; beyond the mesh's limit video is dropped and only sound flows.
-// window.partaCall exposes the peers (and their RTCPeerConnection) for tests and debugging.
+// Parta call page: WebRTC in a mesh, signaled over /ws/calls/<id>/ (see calls/consumers.py),
+// or through a Janus SFU when the server's media plan says so (topology "janus").
+// Mesh: the newcomer offers to everyone already in the call; ICE candidates that come before
+// the remote description wait; beyond the mesh's limit video is dropped and only sound flows.
+// Janus: janus.js (vendor/, loaded only then) publishes this page's camera in three simulcast
+// layers and subscribes to everyone else's in one PeerConnection; a weak link asks Janus for
+// a lower layer. A mesh call that grows past the limit moves to Janus: the pages are told.
+// Low bitrates (the plan's caps) keep calls usable on rural links either way.
+// window.partaCall exposes the peers (and their RTCPeerConnection) and the Janus handles
+// for tests and debugging.
 const config = JSON.parse(document.getElementById("call-config").textContent);
 const words = config.strings;
 const status = document.getElementById("call-status");
@@ -14,7 +19,8 @@ const FINAL = { 1000: "", 4403: "refused", 4404: "refused", 4409: "removed", 441
 const peers = new Map(); // peer id → {pc, name, figure, pending: [], state}
 let socket = null;
 let me = null;
-let media = { video: !config.audio_only, max_video_bitrate: 250000, max_audio_bitrate: 32000 };
+let media = { topology: "mesh", video: !config.audio_only, max_video_bitrate: 250000, max_audio_bitrate: 32000 };
+let sfu = null; // {janus, publisher, subscriber, feeds: Map feed id → {figure, video, audio}, mids}
 let iceServers = [];
 let local = new MediaStream();
 let camera = null; // the camera track, kept while the screen is shown
@@ -22,7 +28,7 @@ let screen = null;
 let moderator = false;
 let over = false;
 const state = { audio: true, video: !config.audio_only, screen: false, hand: false };
-window.partaCall = { peers, state, config };
+window.partaCall = { peers, state, config, sfu: () => sfu };
 
 const say = (text) => { status.textContent = text || ""; };
 const send = (message) => { if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message)); };
@@ -83,6 +89,7 @@ function connect() {
 
 function finish(reason) {
   over = true;
+  if (sfu) sfu.janus.destroy();
   for (const track of local.getTracks()) track.stop();
   if (screen) screen.stop();
   controls.hidden = true;
@@ -105,6 +112,7 @@ async function take(message) {
       showButtons();
       break;
     case "peer-joined":
+      if (media.topology === "janus") break; // the media comes through Janus
       addPeer(message);
       if (message.offer) await offer(message.peer);
       break;
@@ -135,9 +143,9 @@ async function take(message) {
   }
 }
 
-function addPeer({ peer, name, state: theirs }) {
-  if (peers.has(peer)) return;
-  const pc = new RTCPeerConnection({ iceServers });
+// A participant's tile: their video, name and, for moderators, the buttons that reach
+// their signaling peer (none when it is unknown).
+function peerFigure(name, peer) {
   const figure = document.createElement("figure");
   figure.className = "peer";
   const video = document.createElement("video");
@@ -147,7 +155,7 @@ function addPeer({ peer, name, state: theirs }) {
   const label = document.createElement("span");
   label.textContent = name;
   caption.append(label);
-  if (moderator) {
+  if (moderator && peer) {
     for (const [action, text] of [["mute", words.mute], ["remove", words.remove]]) {
       const button = document.createElement("button");
       button.type = "button";
@@ -161,6 +169,13 @@ function addPeer({ peer, name, state: theirs }) {
   }
   figure.append(video, caption);
   peersBox.append(figure);
+  return { figure, video };
+}
+
+function addPeer({ peer, name, state: theirs }) {
+  if (peers.has(peer)) return;
+  const pc = new RTCPeerConnection({ iceServers });
+  const { figure, video } = peerFigure(name, peer);
   const entry = { pc, name, figure, pending: [], state: theirs };
   peers.set(peer, entry);
   for (const track of local.getTracks()) {
@@ -206,21 +221,29 @@ async function signal(from, data) {
   }
 }
 
-// Caps each sender at the plan's bitrate (RTCRtpSender.setParameters, no renegotiation).
+// Caps each sender at the plan's bitrate (RTCRtpSender.setParameters, no renegotiation);
+// simulcast layers keep the caps they were made with (layers()).
 async function capBitrates(pc) {
   for (const sender of pc.getSenders()) {
     if (!sender.track) continue;
     const params = sender.getParameters();
+    if (params.encodings && params.encodings.length > 1) continue;
     if (!params.encodings || !params.encodings.length) params.encodings = [{}];
     params.encodings[0].maxBitrate = sender.track.kind === "video" ? media.max_video_bitrate : media.max_audio_bitrate;
     try { await sender.setParameters(params); } catch (error) { /* some browsers refuse before sending */ }
   }
 }
 
-// The plan says whether video flows now: beyond the mesh's limit only sound is sent.
+// The plan says whether video flows now: beyond the mesh's limit only sound is sent; on
+// Janus the page (re)joins the call's room with the credentials the server gave it.
 function applyPlan(plan) {
   const hadVideo = media.video;
   media = { ...media, ...plan };
+  if (media.topology === "janus") {
+    for (const id of [...peers.keys()]) dropPeer(id);
+    if (!plan.janus) say(words.sfu_down);
+    else if (!sfu) startJanus(plan.janus).catch((error) => say(error.message));
+  }
   if (!media.video && hadVideo && camera) say(words.audio_only);
   for (const sender of videoSenders()) sender.replaceTrack(currentVideo());
   for (const { pc } of peers.values()) capBitrates(pc);
@@ -231,7 +254,9 @@ const currentVideo = () => (media.video && state.video ? screen || camera : null
 
 function videoSenders() {
   const senders = [];
-  for (const { pc } of peers.values()) {
+  const pcs = [...peers.values()].map((peer) => peer.pc);
+  if (sfu && sfu.publisher.webrtcStuff.pc) pcs.push(sfu.publisher.webrtcStuff.pc);
+  for (const pc of pcs) {
     for (const transceiver of pc.getTransceivers()) {
       if (transceiver.receiver.track.kind === "video") senders.push(transceiver.sender);
     }
@@ -269,8 +294,153 @@ async function toggleScreen() {
   setVideo(true);
 }
 
+// ---------------------------------------------------------------- through Janus
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(words.sfu_down));
+    document.head.append(script);
+  });
+}
+
+// The plan's video cap for the top layer; the others get a half and a quarter of it, so a
+// receiver on a weak link (which Janus moves to a lower layer) needs a quarter.
+const layers = () => ({ high: media.max_video_bitrate, medium: Math.round(media.max_video_bitrate / 2), low: Math.round(media.max_video_bitrate / 4) });
+
+async function startJanus(credentials) {
+  sfu = { janus: null, publisher: null, subscriber: null, feeds: new Map(), mids: new Map(), joined: false };
+  const entry = sfu;
+  if (!window.Janus) {
+    await loadScript("/static/calls/vendor/adapter.min.js");
+    await loadScript("/static/calls/vendor/janus.min.js");
+  }
+  await new Promise((resolve) => window.Janus.init({ debug: false, dependencies: window.Janus.useDefaultDependencies({ adapter: window.adapter }), callback: resolve }));
+  const { room, token } = credentials;
+  // The display is for the pages only (attendance reads the token): the signaling peer id
+  // lets moderators' buttons reach this participant.
+  const display = JSON.stringify({ peer: me, name: credentials.display });
+  entry.janus = new window.Janus({
+    server: new URL(credentials.server, location.href).href,
+    token,
+    iceServers,
+    success: () => entry.janus.attach({
+      plugin: "janus.plugin.videoroom",
+      success: (handle) => {
+        entry.publisher = handle;
+        handle.send({ message: { request: "join", ptype: "publisher", room, display, token } });
+      },
+      error: (error) => say(String(error)),
+      onmessage: (message, jsep) => onPublisher(entry, credentials, message, jsep),
+      webrtcState: (on) => { if (on) capBitrates(entry.publisher.webrtcStuff.pc); },
+    }),
+    error: (error) => { if (!over) say(words.sfu_down + " " + error); },
+  });
+}
+
+function onPublisher(entry, credentials, message, jsep) {
+  const event = message.videoroom;
+  if (jsep) entry.publisher.handleRemoteJsep({ jsep });
+  if (message.error) { say(message.error); return; }
+  if (event === "joined") {
+    entry.joined = true;
+    entry.privateId = message.private_id;
+    publish(entry);
+  }
+  if (message.publishers) subscribe(entry, credentials, message.publishers);
+  for (const gone of [message.leaving, message.unpublished]) {
+    if (gone && gone !== "ok") dropFeed(entry, gone);
+  }
+}
+
+function publish(entry) {
+  const tracks = [];
+  const microphone = local.getAudioTracks()[0];
+  if (microphone) tracks.push({ type: "audio", capture: microphone, recv: false });
+  const video = currentVideo();
+  if (video) tracks.push({ type: "video", capture: video, recv: false, simulcast: true, simulcastMaxBitrates: layers() });
+  if (!tracks.length) return; // no devices: this page only watches
+  entry.publisher.createOffer({
+    tracks,
+    success: (jsep) => entry.publisher.send({ message: { request: "configure", audio: Boolean(microphone), video: Boolean(video), bitrate: media.max_video_bitrate }, jsep }),
+    error: (error) => say(String(error)),
+  });
+}
+
+function subscribe(entry, credentials, publishers) {
+  const streams = [];
+  for (const publisher of publishers) {
+    if (entry.feeds.has(publisher.id)) continue;
+    addFeed(entry, publisher);
+    for (const stream of publisher.streams || []) {
+      if (!stream.disabled) streams.push({ feed: publisher.id, mid: stream.mid });
+    }
+  }
+  if (!streams.length) return;
+  if (entry.subscriber) {
+    entry.subscriber.send({ message: { request: "subscribe", streams } });
+    return;
+  }
+  entry.subscriber = "joining";
+  entry.janus.attach({
+    plugin: "janus.plugin.videoroom",
+    success: (handle) => {
+      entry.subscriber = handle;
+      handle.send({ message: { request: "join", ptype: "subscriber", room: credentials.room, streams, token: credentials.token, private_id: entry.privateId } });
+    },
+    error: (error) => say(String(error)),
+    onmessage: (message, jsep) => {
+      for (const stream of message.streams || []) {
+        if (stream.feed_id !== undefined) entry.mids.set(stream.mid, stream.feed_id);
+      }
+      if (jsep) {
+        entry.subscriber.createAnswer({
+          jsep,
+          tracks: [{ type: "data" }],
+          success: (answer) => entry.subscriber.send({ message: { request: "start", room: credentials.room }, jsep: answer }),
+          error: (error) => say(String(error)),
+        });
+      }
+    },
+    onremotetrack: (track, mid, on) => showTrack(entry, track, mid, on),
+    // The link to this page is losing packets: ask Janus for the lowest layer of that video.
+    slowLink: (uplink, lost, mid) => {
+      if (!uplink && mid !== undefined && entry.subscriber.send) entry.subscriber.send({ message: { request: "configure", streams: [{ mid, substream: 0 }] } });
+    },
+  });
+}
+
+function feedName(publisher) {
+  try { return JSON.parse(publisher.display); } catch (error) { return { peer: null, name: publisher.display || "" }; }
+}
+
+function addFeed(entry, publisher) {
+  const { peer, name } = feedName(publisher);
+  const { figure, video } = peerFigure(name, peer);
+  const audio = document.createElement("audio");
+  audio.autoplay = true;
+  figure.append(audio);
+  entry.feeds.set(publisher.id, { figure, video, audio, peer, name });
+}
+
+function showTrack(entry, track, mid, on) {
+  const feed = entry.feeds.get(entry.mids.get(mid));
+  if (!feed) return;
+  const element = track.kind === "video" ? feed.video : feed.audio;
+  element.srcObject = on ? new MediaStream([track]) : null;
+}
+
+function dropFeed(entry, id) {
+  const feed = entry.feeds.get(id);
+  if (!feed) return;
+  feed.figure.remove();
+  entry.feeds.delete(id);
+}
+
 function showState(peer, theirs) {
-  const entry = peers.get(peer);
+  const entry = peers.get(peer) || (sfu && [...sfu.feeds.values()].find((feed) => feed.peer === peer));
   if (!entry || !theirs) return;
   entry.state = theirs;
   entry.figure.classList.toggle("hand", Boolean(theirs.hand));
