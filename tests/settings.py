@@ -13,6 +13,13 @@ RUN_PREFIX = f"parta-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 for variable in ("PARTA_CACHE_PREFIX", "PARTA_CHANNELS_PREFIX", "PARTA_JOBS_PREFIX"):
     os.environ[variable] = RUN_PREFIX
 
+# A real Janus (.ci/run starts one and exports its PARTA_JANUS_* settings) is for the test
+# that asks for it (tests/browser/test_janus_call.py passes these to its server); the rest
+# of the suite keeps its mesh calls and its fake Janus, as on a machine without one.
+JANUS_ENV = {
+    name: os.environ.pop(name) for name in list(os.environ) if name.startswith("PARTA_JANUS_")
+}
+
 from parta.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

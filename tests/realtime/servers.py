@@ -68,15 +68,15 @@ def _wait_for_port(port: int, process: subprocess.Popen, log) -> None:
 
 @contextmanager
 def uvicorn_processes(
-    env: dict[str, str], logs: Path, count: int
+    env: dict[str, str], logs: Path, count: int, ports: list[int] | None = None
 ) -> Iterator[list[tuple[int, subprocess.Popen]]]:
-    """Start `count` uvicorn processes on free loopback ports, each with its process (to
-    kill one); stop those still running on the way out."""
+    """Start `count` uvicorn processes on free loopback ports (or on these `ports`), each
+    with its process (to kill one); stop those still running on the way out."""
     env = {**env, "PARTA_DATA_DIR": str(logs)}
     with ExitStack() as stack:
         started = []
         for n in range(count):
-            port = _free_port()
+            port = ports[n] if ports else _free_port()
             log = stack.enter_context(open(logs / f"uvicorn-{n}.log", "w+"))
             command = [sys.executable, "-m", "uvicorn", "parta.asgi:application"]
             command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
@@ -88,9 +88,12 @@ def uvicorn_processes(
 
 
 @contextmanager
-def uvicorn_servers(env: dict[str, str], logs: Path, count: int) -> Iterator[list[int]]:
-    """Start `count` uvicorn processes on free loopback ports; stop them on the way out."""
-    with uvicorn_processes(env, logs, count) as started:
+def uvicorn_servers(
+    env: dict[str, str], logs: Path, count: int, ports: list[int] | None = None
+) -> Iterator[list[int]]:
+    """Start `count` uvicorn processes on free loopback ports (or on these `ports`); stop
+    them on the way out."""
+    with uvicorn_processes(env, logs, count, ports) as started:
         yield [port for port, _process in started]
 
 
