@@ -240,6 +240,10 @@ class RedisChannelLayer(BaseRedisChannelLayer):
         message = self.deserialize(content)
         return message.pop("__asgi_channel__", channel), message
 
+    def group_send_many_soon(self, sends: Sends) -> bool:
+        """Never: a sender waits for Redis (parta.realtime.services._deliver says why)."""
+        return False
+
     async def group_send_many(self, sends: list[tuple[str, dict[str, Any]]]) -> None:
         """group_send of each message to its group, for many groups at once: one pipeline
         reads the groups' channels on each Redis, one script queues every message there.
