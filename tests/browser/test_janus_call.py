@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from parta.calls.media import JANUS
 from parta.calls.models import CallParticipation, MediaConnection
-from parta.calls.services import open_call
+from parta.calls.services import end_call, open_call
 from parta.messaging.models import Conversation
 from parta.messaging.services import create_conversation
 from parta.monitoring.engine import weekly_report
@@ -128,6 +128,19 @@ def test_six_people_in_a_class_call_through_janus(school, server, monkeypatch):
         week = Week.containing(timezone.now(), school.district.region.zone)
         (row,) = weekly_report(Scope("organization", organization=school), week).organizations
         assert (row["calls_held"], row["teachers_1_call"]) == (1, 1)
+
+        # The tabs close (janus.js ends its Janus session on unload): Janus reports each
+        # media connection gone and every stay ends. A tab that dies without a word is
+        # noticed by Janus's session timeout instead (60 s, deploy/janus/janus.jcfg).
+        for page in pages:
+            page.close(run_before_unload=True)
+        deadline = time.monotonic() + 20
+        while joined.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not joined.exists(), "Janus reported no end of these media connections"
+        assert MediaConnection.objects.filter(call=call).count() == PEOPLE
+        assert not stays.exists()
+        end_call(call)  # and the room goes from Janus, so the next test starts clean
         browser.close()
         # Playwright runs this block in a greenlet, where Django opened a connection of its
         # own; left open, it keeps PostgreSQL from dropping the test database.
