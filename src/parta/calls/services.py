@@ -205,11 +205,6 @@ def open_broadcast(
     keeps viewers from publishing); without it, a refusal that says so. A broadcast already
     on in the conversation is joined, not doubled; a call on there is not turned into one."""
     moment = at or timezone.now()
-    if janus_config() is None:
-        raise ValidationError(
-            _("Трансляции идут через сервер видеосвязи (Janus), а он здесь не настроен."),
-            code="no_sfu",
-        )
     if conversation.deleted_at is not None:
         raise ValidationError(_("Беседа удалена."))
     if not may_post(creator, conversation, moment):
@@ -218,6 +213,12 @@ def open_broadcast(
                 "Начать трансляцию может тот, кто пишет в эту беседу: в канале — его авторы "
                 "и администраторы школы."
             )
+        )
+    # Checked after the right to start one: a refusal says why to those who could.
+    if janus_config() is None:
+        raise ValidationError(
+            _("Трансляции идут через сервер видеосвязи (Janus), а он здесь не настроен."),
+            code="no_sfu",
         )
     running = active_call(conversation)
     if running is not None:
