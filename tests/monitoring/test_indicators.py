@@ -53,7 +53,7 @@ def test_the_registry_numbers_the_indicators_as_the_docs_do(lang, header):
         "teachers_3_calls": 6,
     }
     # Every indicator of the letter's table is in the registry, with its number; the
-    # context counts (admins … calls_held) are not the letter's and have none.
+    # context counts (admins … broadcasts_held) are not the letter's and have none.
     registry = {each.key: each.number for each in INDICATORS}
     assert {key: registry[key] for key in numbers} == numbers
     assert {key for key, number in registry.items() if key not in numbers} == {
@@ -63,6 +63,7 @@ def test_the_registry_numbers_the_indicators_as_the_docs_do(lang, header):
         "chats",
         "messages",
         "calls_held",
+        "broadcasts_held",
     }
     assert all(registry[key] is None for key in registry if key not in numbers)
 
@@ -223,6 +224,7 @@ def test_a_digest_labels_its_lines_from_the_registry(example):
         "Чатов: 1 → 2 (+1)",
         "Сообщений за неделю: 0 → 23 (+23)",
         "Проведённых звонков: 0 → 4 (+4)",
+        "Проведённых трансляций: 0 → 0 (+0)",
         "Администраторов: 2 → 2 (+0)",
         "Учеников: 1 → 1 (+0)",
         "Родителей: 1 → 1 (+0)",

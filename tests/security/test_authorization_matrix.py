@@ -234,6 +234,24 @@ API_ROWS = [
         case="standalone with a link",
         body=lambda w: {"organization_id": w.school.pk, "title": "Собрание"},
     ),
+    # Whoever may post in the chat may start a broadcast; there is no Janus here, so they
+    # are told so (400 «no_sfu»), and everyone else is refused before that.
+    op(
+        "POST",
+        "/calls/broadcasts",
+        "",
+        case="in a chat, without Janus",
+        body=lambda w: {"conversation_id": w.club_chat.pk},
+        statuses=dict.fromkeys(("teacher", "student", "parent"), 400),
+    ),
+    op(
+        "POST",
+        "/calls/broadcasts",
+        "",
+        case="in the school's channel, without Janus",
+        body=lambda w: {"conversation_id": w.channel.pk},
+        statuses={"admin": 400},
+    ),
     op("GET", "/calls/history", SIGNED_IN),
     # Whoever holds a call's link may come in, and sees who called.
     op(
@@ -882,6 +900,14 @@ PAGE_ROWS = [
         case="standalone with a link",
         body=lambda w: {"organization": w.school.pk, "allow_anonymous": "on"},
         statuses={actor: 400 for actor in ACTORS if actor not in ("anonymous", "teacher", "admin")},
+    ),
+    page(
+        "calls:start-broadcast",
+        "POST",
+        "",
+        case="in a chat, without Janus",
+        body=lambda w: {"conversation": w.club_chat.pk},
+        statuses=dict.fromkeys(("teacher", "student", "parent"), 400),
     ),
     page("calls:link", "GET", EVERYONE),
     page("calls:call", "GET", "teacher student admin", values=lambda w: {"pk": w.call_id}),

@@ -39,6 +39,7 @@ router = Router(tags=["calls"])
 
 class CallOut(Schema):
     id: int
+    kind: str  # "call" or "broadcast" (трансляция)
     title: str
     organization_id: int
     conversation_id: int | None
@@ -161,6 +162,33 @@ def start_call(request: HttpRequest, payload: CallIn) -> Any:
         if opened.link_token
         else None,
     }
+    return Status(201 if opened.created else 200, body)
+
+
+class BroadcastIn(Schema):
+    conversation_id: Id
+    title: str = ""
+    co_presenter_ids: list[Id] = []
+
+
+@router.post("/broadcasts", response={201: CallStarted, 200: CallStarted})
+def start_broadcast(request: HttpRequest, payload: BroadcastIn) -> Any:
+    """Start a broadcast in a chat or a channel (the members are told), with co-presenters
+    from its members; 400 when Janus is not configured (code «no_sfu»)."""
+    person = signed_in_person(request)
+    conversation = get_object_or_404(
+        Conversation.objects.select_related("organization"), pk=payload.conversation_id
+    )
+    if membership(person, conversation) is None:
+        raise Http404
+    wanted = set(payload.co_presenter_ids)
+    co_presenters = list(Person.objects.filter(pk__in=wanted))
+    if len(co_presenters) != len(wanted):
+        raise ValidationError(_("Соведущий не найден."), code="invalid")
+    opened = services.open_broadcast(
+        person, conversation, co_presenters=co_presenters, title=payload.title
+    )
+    body = {"call": selectors.call_data(opened.call), "created": opened.created, "link": None}
     return Status(201 if opened.created else 200, body)
 
 

@@ -90,21 +90,60 @@ class JanusBackend(MediaBackend):
             max_audio_bitrate=settings.PARTA_CALL_AUDIO_BITRATE,
         )
 
+    def publishers(self, call: Call) -> int:
+        """How many may publish in the call's room at once."""
+        return int(settings.PARTA_JANUS_ROOM_SIZE)
+
+    def may_publish(self, call: Call, identity: str) -> bool:
+        """Whether this participant's token goes into the room's ACL: in a call, everyone's."""
+        return True
+
     def admit(self, call: Call, identity: str, name: str, now: datetime) -> dict[str, Any]:
         """A token for this call's room only (calls.janus says how), the room made first (no
-        error when it is there already, so a restarted Janus gets it back)."""
+        error when it is there already, so a restarted Janus gets it back). "publish" says
+        whether the room's ACL lets this token in as a publisher."""
         token = participant_token(self.config, call.pk, identity, int(now.timestamp()))
         self.client.create_room(
             call.pk,
-            publishers=settings.PARTA_JANUS_ROOM_SIZE,
+            publishers=self.publishers(call),
             bitrate=settings.PARTA_CALL_VIDEO_BITRATE,
-            description=f"Parta call {call.pk}",
+            description=f"Parta {call.kind} {call.pk}",
         )
-        self.client.allow(call.pk, token)
-        return {"server": self.config.public_url, "room": call.pk, "token": token, "display": name}
+        publish = self.may_publish(call, identity)
+        if publish:
+            self.client.allow(call.pk, token)
+        return {
+            "server": self.config.public_url,
+            "room": call.pk,
+            "token": token,
+            "display": name,
+            "publish": publish,
+        }
 
     def close(self, call: Call) -> None:
         self.client.destroy_room(call.pk)
+
+
+class BroadcastBackend(JanusBackend):
+    """A broadcast's Janus room: its presenters publish, everyone else only watches.
+
+    Janus checks a VideoRoom's ACL when someone joins as a publisher, not when they
+    subscribe: only the presenters' tokens go into it, so Janus itself refuses a viewer's
+    join as a publisher (VideoRoom error 433) while the viewer's token, valid for the Janus
+    core, lets them subscribe. The room takes no more publishers than there are presenters.
+    """
+
+    def publishers(self, call: Call) -> int:
+        return max(call.presenters.count(), 1)
+
+    def may_publish(self, call: Call, identity: str) -> bool:
+        return is_presenter(call, identity)
+
+
+def is_presenter(call: Call, identity: str) -> bool:
+    """Whether the participant ("p<id>"; a guest never) presents this broadcast."""
+    person = identity[1:] if identity.startswith("p") else ""
+    return person.isdigit() and call.presenters.filter(pk=int(person)).exists()
 
 
 MESH = MeshBackend.name
@@ -116,7 +155,9 @@ def media_backend(call: Call) -> MediaBackend:
     configured falls back to the mesh."""
     config = janus_config()
     if call.media == JANUS and config is not None:
-        return JanusBackend(config)
+        return (
+            BroadcastBackend(config) if call.kind == Call.Kind.BROADCAST else JanusBackend(config)
+        )
     backend: MediaBackend = import_string(settings.PARTA_CALL_MEDIA_BACKEND)()
     return backend
 

@@ -8,6 +8,14 @@ from parta.structure.models import Organization
 
 
 class Call(models.Model):
+    # A broadcast (трансляция) is a Call of its own kind rather than a model of its own: it
+    # needs the same stays, signaling socket, Janus room, announcement and sweep, and differs
+    # only in who may publish (its presenters) and in how reports count it (never as a call:
+    # docs/indicators.md). Each query that means calls says kind=CALL (selectors.held_calls).
+    class Kind(models.TextChoices):
+        CALL = "call", _("звонок")
+        BROADCAST = "broadcast", _("трансляция")
+
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="calls")
     conversation = models.ForeignKey(
         Conversation, on_delete=models.PROTECT, null=True, blank=True, related_name="calls"
@@ -34,6 +42,12 @@ class Call(models.Model):
         max_length=10,
         choices=[("mesh", _("напрямую")), ("janus", "Janus")],
         default="mesh",
+    )
+    kind = models.CharField(_("вид"), max_length=10, choices=Kind.choices, default=Kind.CALL)
+    # A broadcast's presenters (its starter and the co-presenters they chose): the only ones
+    # whose Janus token may publish. Empty for a call.
+    presenters = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="broadcasts_presented"
     )
 
     class Meta:

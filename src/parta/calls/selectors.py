@@ -4,7 +4,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 
@@ -18,27 +30,26 @@ from parta.structure.models import Organization
 END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 
 
-def first_held_moment() -> Subquery:
-    """For a Call queryset: the first moment two different people were in the call at once
-    (the held-call rule of docs/indicators.md), NULL when there was none.
+def _first_shared(own: Q | Exists, other: Q | Combinable) -> Subquery:
+    """For a Call queryset: the first moment a stay matching `own` shared time with a stay
+    matching `other` (each read against the stay it is compared with), NULL when never.
 
-    Two non-empty stays [j1, l1) and [j2, l2) (no l = still there) of different people share
-    time exactly when j1 < l2 and j2 < l1, from max(j1, j2) on; so a stay is first shared at
-    max(j1, the earliest j2 among the other people's stays it shares time with). An empty
-    stay (left = joined) shares nothing.
+    Two non-empty stays [j1, l1) and [j2, l2) (no l = still there) share time exactly when
+    j1 < l2 and j2 < l1, from max(j1, j2) on; so a stay is first shared at max(j1, the
+    earliest j2 among the other stays it shares time with). An empty stay (left = joined)
+    shares nothing.
     """
     non_empty = Q(left_at__isnull=True) | Q(left_at__gt=F("joined_at"))
     never = Value(END_OF_TIME, output_field=DateTimeField())
     first_other = (
-        CallParticipation.objects.filter(non_empty, call_id=OuterRef("call_id"))
-        .exclude(person_id=OuterRef("person_id"))
+        CallParticipation.objects.filter(non_empty, other, call_id=OuterRef("call_id"))
         .filter(joined_at__lt=Coalesce(OuterRef("left_at"), never))
         .filter(Q(left_at__isnull=True) | Q(left_at__gt=OuterRef("joined_at")))
         .order_by("joined_at")
         .values("joined_at")[:1]
     )
     shared = (
-        CallParticipation.objects.filter(non_empty, call_id=OuterRef("pk"))
+        CallParticipation.objects.filter(non_empty, own, call_id=OuterRef("pk"))
         .annotate(first_other=Subquery(first_other))
         # PostgreSQL's GREATEST skips NULLs: stays shared with nobody are left out first.
         .filter(first_other__isnull=False)
@@ -49,16 +60,54 @@ def first_held_moment() -> Subquery:
     return Subquery(shared, output_field=DateTimeField())
 
 
+def first_held_moment() -> Subquery:
+    """For a Call queryset: the first moment two different people were in the call at once
+    (the held-call rule of docs/indicators.md), NULL when there was none."""
+    return _first_shared(Q(), ~Q(person_id=OuterRef("person_id")))
+
+
+def _presenting(call_ref: str, person_ref: str) -> Exists:
+    """For EXISTS: the outer row's person is a presenter of the outer row's broadcast."""
+    return Exists(
+        Call.presenters.through.objects.filter(
+            call_id=OuterRef(call_ref), person_id=OuterRef(person_ref)
+        )
+    )
+
+
+def first_watched_moment() -> Subquery:
+    """For a Call queryset of broadcasts: the first moment a presenter and a viewer (someone
+    not among its presenters) were in it at once, NULL when there was none — the «held
+    broadcast» rule of docs/indicators.md. Two co-presenters alone did not hold it."""
+    return _first_shared(_presenting("call_id", "person_id"), ~_presenting("call_id", "person_id"))
+
+
+def held_moment() -> Case:
+    """For a Call queryset: the held moment by the rule of each row's kind."""
+    return Case(
+        When(kind=Call.Kind.BROADCAST, then=first_watched_moment()),
+        default=first_held_moment(),
+        output_field=DateTimeField(),
+    )
+
+
 def held_calls() -> QuerySet[Call]:
-    """Calls that were held, by the stored moment that calls.services.refresh_held keeps."""
-    return Call.objects.filter(held_at__isnull=False)
+    """Calls that were held, by the stored moment that calls.services.refresh_held keeps.
+    Broadcasts are not calls for any indicator (docs/indicators.md): `held_broadcasts`."""
+    return Call.objects.filter(kind=Call.Kind.CALL, held_at__isnull=False)
+
+
+def held_broadcasts() -> QuerySet[Call]:
+    """Broadcasts that were held: a presenter and a viewer in it at once (held_at, kept by
+    refresh_held with `first_watched_moment`)."""
+    return Call.objects.filter(kind=Call.Kind.BROADCAST, held_at__isnull=False)
 
 
 def calls_with_stale_held() -> QuerySet[Call]:
     """Calls whose stored held moment is not what their stays give now: empty when every
     write of stays kept it (`parta check-counts` and the tests prove it)."""
     # Spelt out for NULLs: "held_at <> recounted" is NULL, not true, when one side is empty.
-    return Call.objects.annotate(recounted=first_held_moment()).filter(
+    return Call.objects.annotate(recounted=held_moment()).filter(
         Q(held_at__isnull=True, recounted__isnull=False)
         | Q(held_at__isnull=False, recounted__isnull=True)
         | (Q(held_at__isnull=False, recounted__isnull=False) & ~Q(held_at=F("recounted")))
@@ -141,6 +190,7 @@ def call_data(call: Call) -> dict[str, Any]:
     """The call as events and the API show it."""
     return {
         "id": call.pk,
+        "kind": call.kind,
         "title": call.title,
         "organization_id": call.organization_id,
         "conversation_id": call.conversation_id,

@@ -28,13 +28,13 @@ from parta.accounts.selectors import roles_at
 from parta.accounts.services import record_audit
 from parta.bulk import insert_models
 from parta.calls import events
-from parta.calls.janus import JOINED, LEFT, ROOM_GONE, SESSION_GONE, RoomEvent
+from parta.calls.janus import JOINED, LEFT, ROOM_GONE, SESSION_GONE, RoomEvent, janus_config
 from parta.calls.media import JANUS, close_media, wanted_media
 from parta.calls.models import Call, CallGuest, CallParticipation, MediaConnection, MediaEvent
 from parta.calls.selectors import (
     active_call,
-    first_held_moment,
     guest_refused,
+    held_moment,
     is_removed,
     may_manage,
     may_open_to_outsiders,
@@ -42,7 +42,7 @@ from parta.calls.selectors import (
 )
 from parta.calls.tokens import new_token, token_hash
 from parta.messaging.models import Conversation
-from parta.messaging.selectors import is_member
+from parta.messaging.selectors import is_member, may_post, may_read
 from parta.messaging.services import ServiceNotice, post_service_notice
 from parta.structure.models import Organization
 
@@ -61,7 +61,7 @@ def refresh_held(call_ids: Iterable[int]) -> None:
     for start in range(0, len(ids), REFRESH_BATCH):
         batch = ids[start : start + REFRESH_BATCH]
         list(Call.objects.select_for_update().filter(pk__in=batch).order_by("pk").values("pk"))
-        Call.objects.filter(pk__in=batch).update(held_at=first_held_moment())
+        Call.objects.filter(pk__in=batch).update(held_at=held_moment())
 
 
 class StaysFromHistory:
@@ -183,6 +183,76 @@ def open_call(
         post_service_notice(conversation, creator, ServiceNotice.CALL_STARTED, at=moment)
         events.call_started(call, conversation).publish()
     return OpenedCall(call, token, created=True)
+
+
+# Co-presenters a broadcast's starter may name besides themselves: a panel, not a call.
+MAX_CO_PRESENTERS = 4
+
+
+@transaction.atomic
+def open_broadcast(
+    creator: Person,
+    conversation: Conversation,
+    *,
+    co_presenters: Iterable[Person] = (),
+    title: str = "",
+    at: datetime | None = None,
+) -> OpenedCall:
+    """Start a broadcast (трансляция) in a chat or a channel: the starter and the
+    co-presenters they name present, the conversation's other members watch and write in
+    it. Whoever may post in the conversation may start one (messaging's own rule: in a
+    channel, its authors and the school's admins). Only through Janus (media.BroadcastBackend
+    keeps viewers from publishing); without it, a refusal that says so. A broadcast already
+    on in the conversation is joined, not doubled; a call on there is not turned into one."""
+    moment = at or timezone.now()
+    if conversation.deleted_at is not None:
+        raise ValidationError(_("Беседа удалена."))
+    if not may_post(creator, conversation, moment):
+        raise PermissionDenied(
+            _(
+                "Начать трансляцию может тот, кто пишет в эту беседу: в канале — его авторы "
+                "и администраторы школы."
+            )
+        )
+    # Checked after the right to start one: a refusal says why to those who could.
+    if janus_config() is None:
+        raise ValidationError(
+            _("Трансляции идут через сервер видеосвязи (Janus), а он здесь не настроен."),
+            code="no_sfu",
+        )
+    running = active_call(conversation)
+    if running is not None:
+        if running.kind == Call.Kind.BROADCAST:
+            return OpenedCall(running, None, created=False)
+        raise ValidationError(_("В беседе идёт звонок: трансляцию можно начать после него."))
+    others = list(
+        {person.pk: person for person in co_presenters if person.pk != creator.pk}.values()
+    )
+    if len(others) > MAX_CO_PRESENTERS:
+        raise ValidationError(
+            _("Соведущих не больше %(n)s.") % {"n": MAX_CO_PRESENTERS}, code="invalid"
+        )
+    for person in others:
+        if not may_read(person, conversation, moment):
+            raise ValidationError(
+                _("%(name)s не участник этой беседы: соведущим быть не может.")
+                % {"name": person.full_name}
+            )
+    if len(title.strip()) > MAX_TITLE_LENGTH:
+        raise ValidationError(_("Тема звонка длиннее %(n)s знаков.") % {"n": MAX_TITLE_LENGTH})
+    broadcast = Call.objects.create(
+        organization=conversation.organization,
+        conversation=conversation,
+        created_by=creator,
+        created_at=moment,
+        title=title.strip(),
+        kind=Call.Kind.BROADCAST,
+        media=JANUS,
+    )
+    broadcast.presenters.set([creator, *others])
+    post_service_notice(conversation, creator, ServiceNotice.BROADCAST_STARTED, at=moment)
+    events.call_started(broadcast, conversation).publish()
+    return OpenedCall(broadcast, None, created=True)
 
 
 def _new_link(call: Call) -> str:

@@ -17,12 +17,13 @@ from django.views.decorators.http import require_POST
 from parta.accounts.models import Person
 from parta.accounts.selectors import current_memberships
 from parta.calls import selectors, services
+from parta.calls.media import is_presenter
 from parta.calls.models import Call
 from parta.calls.services import MAX_GUEST_NAME_LENGTH, MAX_TITLE_LENGTH
 from parta.calls.sessions import admit_by_link, guest_identity, link_hash_for, set_guest_name
 from parta.calls.tokens import link_path
 from parta.messaging.models import Conversation
-from parta.messaging.selectors import membership
+from parta.messaging.selectors import may_post, membership, messages_in
 from parta.structure.models import Organization
 from parta.web.auth import signed_in
 
@@ -59,6 +60,19 @@ class GuestNameForm(forms.Form):
 
 def _refusal(refused: ValidationError | PermissionDenied) -> str:
     return " ".join(refused.messages) if isinstance(refused, ValidationError) else str(refused)
+
+
+def _refused(
+    request: HttpRequest, person: Person, refused: ValidationError | PermissionDenied
+) -> HttpResponse:
+    """The person's calls page with the reason a call or a broadcast did not start."""
+    history = selectors.person_history(person, timezone.now())
+    return render(
+        request,
+        "calls/mine.html",
+        {"history": history, "form": StandaloneCallForm(person), "error": _refusal(refused)},
+        status=403 if isinstance(refused, PermissionDenied) else 400,
+    )
 
 
 @login_required
@@ -102,13 +116,7 @@ def start(request: HttpRequest) -> HttpResponse:
     try:
         opened = services.open_call(person, organization, conversation=conversation, **options)
     except (ValidationError, PermissionDenied) as refused:
-        history = selectors.person_history(person, timezone.now())
-        return render(
-            request,
-            "calls/mine.html",
-            {"history": history, "form": StandaloneCallForm(person), "error": _refusal(refused)},
-            status=403 if isinstance(refused, PermissionDenied) else 400,
-        )
+        return _refused(request, person, refused)
     if opened.link_token:
         # Shown once: no cache may keep the page with the token.
         response = render(
@@ -188,6 +196,8 @@ def call_page(request: HttpRequest, pk: int) -> HttpResponse:
         "heartbeat_ms": HEARTBEAT_MS,
         "strings": _call_strings(),
     }
+    if call.kind == Call.Kind.BROADCAST and person is not None:
+        return _broadcast_page(request, call, person, config)
     return render(
         request,
         "calls/call.html",
@@ -197,6 +207,56 @@ def call_page(request: HttpRequest, pk: int) -> HttpResponse:
             "in_conversation": in_conversation,
             "may_open": person is not None
             and selectors.may_open_to_outsiders(person, call.organization, now),
+        },
+    )
+
+
+@login_required
+@require_POST
+def start_broadcast(request: HttpRequest) -> HttpResponse:
+    """Start (or join the running) broadcast of a conversation from its panel."""
+    person = signed_in(request)
+    conversation = get_object_or_404(
+        Conversation.objects.select_related("organization"), pk=request.POST.get("conversation")
+    )
+    if membership(person, conversation) is None:
+        raise Http404
+    try:
+        opened = services.open_broadcast(person, conversation)
+    except (ValidationError, PermissionDenied) as refused:
+        return _refused(request, person, refused)
+    return redirect("calls:call", pk=opened.call.pk)
+
+
+# The last messages of the conversation shown beside a broadcast when the page opens.
+BROADCAST_CHAT_MESSAGES = 30
+
+
+def _broadcast_page(
+    request: HttpRequest, call: Call, person: Person, config: dict[str, Any]
+) -> HttpResponse:
+    """A broadcast: its presenters get the call page's camera and microphone, a viewer only
+    the video and the conversation's chat (to write in it when they may post there)."""
+    presenting = is_presenter(call, f"p{person.pk}")
+    conversation = call.conversation
+    words = {
+        **config["strings"],
+        "ended": _("Трансляция завершена."),
+        "confirm_end": _("Завершить трансляцию для всех?"),
+        "refused": _("Нет доступа к этой трансляции."),
+    }
+    return render(
+        request,
+        "calls/broadcast.html",
+        {
+            "call": call,
+            "presenting": presenting,
+            "config": {**config, "role": "presenter" if presenting else "viewer", "strings": words},
+            "in_conversation": config["conversation_id"] is not None,
+            "may_post": conversation is not None and may_post(person, conversation, timezone.now()),
+            "recent": messages_in(conversation, limit=BROADCAST_CHAT_MESSAGES)
+            if conversation is not None and config["conversation_id"] is not None
+            else [],
         },
     )
 

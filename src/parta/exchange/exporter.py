@@ -363,6 +363,8 @@ class _Writer:
             "created_at",
             "ended_at",
             organization__in=self.organizations,
+            # The format has no broadcasts; exported as calls they would count as calls.
+            kind=Call.Kind.CALL,
         ):
             self.write(
                 {
@@ -384,6 +386,7 @@ class _Writer:
             "joined_at",
             "left_at",
             call__organization__in=self.organizations,
+            call__kind=Call.Kind.CALL,
         ):
             self.write(
                 {

@@ -57,7 +57,9 @@ class MessageOut(Schema):
     written_at: str
     text: str = Field(description="пусто у удалённого сообщения")
     is_service: bool
-    service_kind: str = Field(description="joined, left, call_started, notice; пусто у сообщений")
+    service_kind: str = Field(
+        description="joined, left, call_started, broadcast_started, notice; пусто у сообщений"
+    )
     edited: bool
     deleted: bool
     pinned: bool

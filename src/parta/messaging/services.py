@@ -65,6 +65,7 @@ class ServiceNotice:
     JOINED = "joined"
     LEFT = "left"
     CALL_STARTED = "call_started"
+    BROADCAST_STARTED = "broadcast_started"
     NOTICE = "notice"  # any other, its text says what happened
     # A newcomer's welcome in their notices channel; one per role, the role after the colon.
     WELCOME = "welcome"

@@ -35,7 +35,7 @@ from django.db.models.functions import Coalesce, Greatest, Least
 
 from parta.accounts.models import Role, RoleGrant
 from parta.accounts.selectors import role_grants_during, role_grants_held_at, role_held_at_each
-from parta.calls.selectors import held_calls
+from parta.calls.selectors import held_broadcasts, held_calls
 from parta.messaging.models import Conversation, Message
 from parta.monitoring.indicators import COUNTED, SHARED, TEACHERS, Kind, of_kind
 from parta.monitoring.models import WeeklyMessageTally
@@ -145,6 +145,8 @@ class WeekActivity:
     messages_total: dict[int, int] = field(default_factory=dict)
     chats_total: Counter[int] = field(default_factory=Counter)
     calls_total: Counter[int] = field(default_factory=Counter)
+    # held broadcasts created in W (never calls: docs/indicators.md)
+    broadcasts_total: Counter[int] = field(default_factory=Counter)
     # the week's teachers with a grant that starts or ends inside W
     changing: set[PairKey] = field(default_factory=set)
 
@@ -188,6 +190,11 @@ def weeks_activity(
         found[i].chats_total[org_id] += n
         if as_teacher and creator in found[i].teachers.get(org_id, set()):
             found[i].teacher_chats[(org_id, creator)] += n
+
+    for i, (org_id, n) in _each_week(
+        [_held_broadcasts_of_week(org_ids, start, end) for start, end in bounds]
+    ):
+        found[i].broadcasts_total[org_id] = n
 
     # Held calls created in W. A teacher all week created every such call as one; only the
     # creators whose role starts or ends inside W have each call checked against the role
@@ -309,6 +316,16 @@ def _held_calls_of_week(org_ids: list[int], start: datetime, end: datetime) -> R
     )
 
 
+def _held_broadcasts_of_week(org_ids: list[int], start: datetime, end: datetime) -> Rows:
+    return (
+        held_broadcasts()
+        .filter(organization_id__in=org_ids, created_at__gte=start, created_at__lt=end)
+        .values_list("organization_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
 def _held_calls_while_teacher(
     org_ids: list[int], start: datetime, end: datetime, creators: set[int]
 ) -> Rows:
@@ -366,6 +383,7 @@ def _organization_rows(orgs: list[Organization], activity: WeekActivity) -> list
             "chats": activity.chats_total[org.pk],
             "messages": activity.messages_total.get(org.pk, 0),
             "calls_held": activity.calls_total[org.pk],
+            "broadcasts_held": activity.broadcasts_total[org.pk],
         }
         row: dict[str, Any] = {
             "id": org.external_id or str(org.pk),

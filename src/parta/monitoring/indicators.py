@@ -25,7 +25,7 @@ class Kind(StrEnum):
     TEACHERS = "teachers"
     # Teachers meeting one of the letter's rules, reported also as a share (`<key>_pct`).
     TEACHER_SHARE = "teacher_share"
-    # What the organization did in the week: chats, messages, held calls.
+    # What the organization did in the week: chats, messages, held calls and broadcasts.
     ACTIVITY = "activity"
     # People holding a role at the last moment of the week.
     MEMBERS = "members"
@@ -108,6 +108,9 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("chats", None, _("Чатов"), Kind.ACTIVITY),
     Indicator("messages", None, _("Сообщений за неделю"), Kind.ACTIVITY),
     Indicator("calls_held", None, _("Проведённых звонков"), Kind.ACTIVITY),
+    # Not the letter's: it names «звонок» and «трансляция» apart, so a broadcast counts for
+    # no call indicator and reports carry the broadcasts held beside them.
+    Indicator("broadcasts_held", None, _("Проведённых трансляций"), Kind.ACTIVITY),
 )
 BY_KEY = {indicator.key: indicator for indicator in INDICATORS}
 

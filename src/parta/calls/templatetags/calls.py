@@ -8,19 +8,31 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from parta.calls.janus import janus_config
 from parta.calls.selectors import active_call, conversation_history
 from parta.messaging.models import Conversation
+from parta.messaging.selectors import may_post
 
 register = template.Library()
 
 
 @register.inclusion_tag("calls/_conversation_panel.html", takes_context=True)
 def call_panel(context: dict[str, Any], conversation: Conversation) -> dict[str, Any]:
+    """Calls are started in chats; a broadcast by whoever may post in the chat or channel
+    (the same rule open_broadcast refuses by), its button disabled with the reason when
+    there is no Janus."""
+    user = context.get("user")
+    now = timezone.now()
     return {
         "conversation": conversation,
         "active": active_call(conversation),
-        "history": conversation_history(conversation, timezone.now(), limit=5),
+        "history": conversation_history(conversation, now, limit=5),
         "csrf_token": context.get("csrf_token"),
+        "may_call": conversation.kind != Conversation.Kind.CHANNEL,
+        "may_broadcast": user is not None
+        and user.is_authenticated
+        and may_post(user, conversation, now),
+        "broadcasts_need_sfu": janus_config() is None,
     }
 
 

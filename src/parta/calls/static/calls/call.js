@@ -6,10 +6,14 @@
 // layers and subscribes to everyone else's in one PeerConnection; a weak link asks Janus for
 // a lower layer. A mesh call that grows past the limit moves to Janus: the pages are told.
 // Low bitrates (the plan's caps) keep calls usable on rural links either way.
+// A broadcast's viewer (config.role "viewer", and Janus's credentials without "publish")
+// opens no camera or microphone and only subscribes: it finds the presenters' feeds by
+// listing the room's participants whenever the signaling says someone came or changed.
 // window.partaCall exposes the peers (and their RTCPeerConnection) and the Janus handles
 // for tests and debugging.
 const config = JSON.parse(document.getElementById("call-config").textContent);
 const words = config.strings;
+const viewer = config.role === "viewer";
 const status = document.getElementById("call-status");
 const peersBox = document.getElementById("peers");
 const localVideo = document.getElementById("local");
@@ -53,6 +57,8 @@ async function openDevices() {
 }
 
 function showButtons() {
+  controls.querySelector("[data-action=end]").hidden = !moderator;
+  if (viewer) return; // nothing of theirs to switch
   const mic = controls.querySelector("[data-action=mic]");
   const cam = controls.querySelector("[data-action=cam]");
   mic.setAttribute("aria-pressed", String(state.audio));
@@ -112,18 +118,21 @@ async function take(message) {
       showButtons();
       break;
     case "peer-joined":
-      if (media.topology === "janus") break; // the media comes through Janus
+      if (viewer && sfu && sfu.lister) listFeeds(sfu);
+      if (media.topology === "janus" || viewer) break; // the media comes through Janus
       addPeer(message);
       if (message.offer) await offer(message.peer);
       break;
     case "peer-left":
       dropPeer(message.peer);
+      if (viewer && sfu) dropFeedOf(sfu, message.peer);
       break;
     case "signal":
       await signal(message.from, message.data);
       break;
     case "state":
       showState(message.peer, message.state);
+      if (viewer && sfu && sfu.lister) listFeeds(sfu);
       break;
     case "media":
       applyPlan(message);
@@ -255,7 +264,7 @@ const currentVideo = () => (media.video && state.video ? screen || camera : null
 function videoSenders() {
   const senders = [];
   const pcs = [...peers.values()].map((peer) => peer.pc);
-  if (sfu && sfu.publisher.webrtcStuff.pc) pcs.push(sfu.publisher.webrtcStuff.pc);
+  if (sfu && sfu.publisher && sfu.publisher.webrtcStuff.pc) pcs.push(sfu.publisher.webrtcStuff.pc);
   for (const pc of pcs) {
     for (const transceiver of pc.getTransceivers()) {
       if (transceiver.receiver.track.kind === "video") senders.push(transceiver.sender);
@@ -329,12 +338,19 @@ async function startJanus(credentials) {
     success: () => entry.janus.attach({
       plugin: "janus.plugin.videoroom",
       success: (handle) => {
+        if (credentials.publish === false) { // a viewer: Janus would refuse their join
+          entry.lister = handle;
+          entry.credentials = credentials;
+          listFeeds(entry);
+          return;
+        }
         entry.publisher = handle;
         handle.send({ message: { request: "join", ptype: "publisher", room, display, token } });
       },
       error: (error) => say(String(error)),
       onmessage: (message, jsep) => onPublisher(entry, credentials, message, jsep),
-      webrtcState: (on) => { if (on) capBitrates(entry.publisher.webrtcStuff.pc); },
+      // Told again once the media flows, so that a broadcast's viewers look for this feed.
+      webrtcState: (on) => { if (on) { capBitrates(entry.publisher.webrtcStuff.pc); send({ type: "state", ...state }); } },
     }),
     error: (error) => { if (!over) say(words.sfu_down + " " + error); },
   });
@@ -374,11 +390,17 @@ function subscribe(entry, credentials, publishers) {
   for (const publisher of publishers) {
     if (entry.feeds.has(publisher.id)) continue;
     addFeed(entry, publisher);
-    for (const stream of publisher.streams || []) {
+    // A listed participant carries no streams: subscribe to all of theirs.
+    for (const stream of publisher.streams || [{}]) {
       if (!stream.disabled) streams.push({ feed: publisher.id, mid: stream.mid });
     }
   }
   if (!streams.length) return;
+  if (entry.subscriber === "joining" && entry.lister) { // a viewer lists again once joined
+    for (const { feed } of streams) dropFeed(entry, feed);
+    entry.again = true;
+    return;
+  }
   if (entry.subscriber) {
     entry.subscriber.send({ message: { request: "subscribe", streams } });
     return;
@@ -399,7 +421,10 @@ function subscribe(entry, credentials, publishers) {
         entry.subscriber.createAnswer({
           jsep,
           tracks: [{ type: "data" }],
-          success: (answer) => entry.subscriber.send({ message: { request: "start", room: credentials.room }, jsep: answer }),
+          success: (answer) => {
+            entry.subscriber.send({ message: { request: "start", room: credentials.room }, jsep: answer });
+            if (entry.again) { entry.again = false; listFeeds(entry); }
+          },
           error: (error) => say(String(error)),
         });
       }
@@ -410,6 +435,19 @@ function subscribe(entry, credentials, publishers) {
       if (!uplink && mid !== undefined && entry.subscriber.send) entry.subscriber.send({ message: { request: "configure", streams: [{ mid, substream: 0 }] } });
     },
   });
+}
+
+// A viewer's way to the presenters' feeds: the room's participants that publish.
+function listFeeds(entry) {
+  const { room } = entry.credentials;
+  entry.lister.send({
+    message: { request: "listparticipants", room },
+    success: (answer) => subscribe(entry, entry.credentials, (answer.participants || []).filter((p) => p.publisher)),
+  });
+}
+
+function dropFeedOf(entry, peer) {
+  for (const [id, feed] of entry.feeds) if (feed.peer === peer) dropFeed(entry, id);
 }
 
 function feedName(publisher) {
@@ -489,8 +527,8 @@ manage.addEventListener("change", async (event) => {
 
 // Messages written during the call go to its conversation (through the messaging API).
 const composer = document.getElementById("call-composer");
-if (composer && config.conversation_id) {
-  const list = document.getElementById("call-messages");
+const list = document.getElementById("call-messages");
+if (list && config.conversation_id) {
   const { start } = await import("/static/realtime/events.js");
   document.addEventListener("parta:event", (event) => {
     const { kind, payload } = event.detail;
@@ -502,6 +540,9 @@ if (composer && config.conversation_id) {
     list.scrollTop = list.scrollHeight;
   });
   start();
+  list.scrollTop = list.scrollHeight;
+}
+if (composer && config.conversation_id) {
   composer.addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = document.getElementById("call-text");
@@ -516,5 +557,10 @@ if (composer && config.conversation_id) {
 }
 
 window.addEventListener("pagehide", () => send({ type: "leave" }));
-await openDevices();
+if (viewer) {
+  state.audio = state.video = false;
+  showButtons();
+} else {
+  await openDevices();
+}
 connect();
