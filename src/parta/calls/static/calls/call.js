@@ -351,6 +351,7 @@ async function startJanus(credentials) {
       onmessage: (message, jsep) => onPublisher(entry, credentials, message, jsep),
       // Told again once the media flows, so that a broadcast's viewers look for this feed.
       webrtcState: (on) => { if (on) { capBitrates(entry.publisher.webrtcStuff.pc); send({ type: "state", ...state }); } },
+      iceState: (ice) => { if (ice === "failed") restartPublisher(entry); },
     }),
     error: (error) => { if (!over) say(words.sfu_down + " " + error); },
   });
@@ -385,6 +386,22 @@ function publish(entry) {
   });
 }
 
+// A phone that changes networks (Wi-Fi to 3G), or one whose checks all failed, tries again
+// with new ICE credentials instead of staying dark: the publisher offers anew, and Janus
+// offers the subscriber anew when asked to restart (answered like its first offer).
+function restartPublisher(entry) {
+  if (over || !entry.publisher) return;
+  entry.publisher.createOffer({
+    iceRestart: true,
+    success: (jsep) => entry.publisher.send({ message: { request: "configure" }, jsep }),
+    error: (error) => say(String(error)),
+  });
+}
+
+function restartSubscriber(entry) {
+  if (!over && entry.subscriber && entry.subscriber !== "joining") entry.subscriber.send({ message: { request: "configure", restart: true } });
+}
+
 function subscribe(entry, credentials, publishers) {
   const streams = [];
   for (const publisher of publishers) {
@@ -413,6 +430,7 @@ function subscribe(entry, credentials, publishers) {
       handle.send({ message: { request: "join", ptype: "subscriber", room: credentials.room, streams, token: credentials.token, private_id: entry.privateId } });
     },
     error: (error) => say(String(error)),
+    iceState: (ice) => { if (ice === "failed") restartSubscriber(entry); },
     onmessage: (message, jsep) => {
       for (const stream of message.streams || []) {
         if (stream.feed_id !== undefined) entry.mids.set(stream.mid, stream.feed_id);
