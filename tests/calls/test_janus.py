@@ -46,6 +46,8 @@ class FakeJanus(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), FakeJanusHandler)
         self.requests: list[dict[str, Any]] = []
         self.rooms: dict[int, list[str]] = {}
+        self.publishers: dict[int, int] = {}  # each room's limit
+        self.secrets: dict[int, str] = {}
         self.next_id = 100
 
     @property
@@ -92,11 +94,16 @@ class FakeJanusHandler(BaseHTTPRequestHandler):
             if room in rooms:
                 return {"error_code": 427, "error": "Room exists"}
             rooms[room] = []
+            self.server.publishers[room] = request["publishers"]
+            self.server.secrets[room] = request["secret"]
             return {"videoroom": "created", "room": room}
         if room not in rooms:
             return {"error_code": 426, "error": "No such room"}
-        if request.get("secret") != room_secret(room):
+        if request.get("secret") != self.server.secrets.get(room, room_secret(room)):
             return {"error_code": 433, "error": "Unauthorized (wrong secret)"}
+        if request["request"] == "edit":
+            self.server.publishers[room] = request["new_publishers"]
+            return {"videoroom": "edited", "room": room}
         if request["request"] == "allowed":
             rooms[room].extend(request["allowed"])
             return {"videoroom": "success", "room": room, "allowed": rooms[room]}
@@ -119,8 +126,10 @@ def test_rooms_are_made_and_destroyed_with_the_secrets_and_twice_is_no_error(fak
     config = janus_config()
     assert config is not None
     client = JanusClient(config)
+    client.create_room(7, publishers=1, bitrate=250000, description="Parta broadcast 7")
+    # Again, as for the call 7 of a database that was reset: the room takes its settings.
     client.create_room(7, publishers=128, bitrate=250000, description="Parta call 7")
-    client.create_room(7, publishers=128, bitrate=250000, description="Parta call 7")
+    assert fake_janus.publishers[7] == 128
     client.allow(7, "a-token")
     assert fake_janus.rooms == {7: ["a-token"]}
     client.destroy_room(7)
@@ -129,7 +138,16 @@ def test_rooms_are_made_and_destroyed_with_the_secrets_and_twice_is_no_error(fak
     assert all(r["apisecret"] == "api-secret" for r in fake_janus.requests)
     # Each request opens a session and destroys it again.
     kinds = [r["janus"] for r in fake_janus.requests]
-    assert kinds.count("create") == kinds.count("destroy") == 5
+    assert kinds.count("create") == kinds.count("destroy") == 6
+
+
+def test_a_room_of_another_parta_on_the_same_janus_is_not_taken(fake_janus):
+    config = janus_config()
+    assert config is not None
+    fake_janus.rooms[9], fake_janus.publishers[9], fake_janus.secrets[9] = [], 3, "theirs"
+    with pytest.raises(JanusError, match="433"):
+        JanusClient(config).create_room(9, publishers=128, bitrate=1, description="Parta call 9")
+    assert fake_janus.publishers[9] == 3
 
 
 def test_a_refusal_and_an_absent_janus_are_janus_errors(fake_janus):

@@ -161,7 +161,11 @@ class JanusClient:
         return dict(data)
 
     def create_room(self, room: int, *, publishers: int, bitrate: int, description: str) -> None:
-        """A room for one call, locked by its ACL; creating it twice is no error."""
+        """A room for one call, locked by its ACL; creating it twice is no error. A room of
+        that number already there is given this call's settings when our secret opens it
+        (made for this call by an earlier admit or before Janus's restart, or left from a
+        database that was reset: that one kept another call's publisher limit), and refused
+        otherwise (another Parta on the same Janus)."""
         try:
             self.videoroom(
                 {
@@ -185,6 +189,16 @@ class JanusClient:
         except RoomError as refused:
             if refused.code != ROOM_EXISTS:
                 raise
+            self.videoroom(
+                {
+                    "request": "edit",
+                    "room": room,
+                    "secret": room_secret(room),
+                    "new_description": description[:100],
+                    "new_publishers": publishers,
+                    "new_bitrate": bitrate,
+                }
+            )
 
     def allow(self, room: int, token: str) -> None:
         """Let the holder of `token` into this room (and no other)."""
