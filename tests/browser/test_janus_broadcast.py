@@ -41,7 +41,9 @@ SENDING = """async () => {
   let sent = 0;
   if (pc) (await pc.getStats()).forEach((s) => { if (s.type === "outbound-rtp") sent += 1; });
   return { publisher: Boolean(sfu && sfu.publisher), outbound: sent,
-           tracks: pc ? pc.getSenders().filter((s) => s.track).length : -1,
+           // Its subscriber connection was seen gone right after decoding in one of about
+           // three runs (an open bug, not what this checks): none then sends nothing.
+           tracks: pc ? pc.getSenders().filter((s) => s.track).length : 0,
            camera: Boolean(document.querySelector("[data-action=cam], video#local")) };
 }"""
 # The viewer's own Janus session tries to join the room as a publisher with its token.
